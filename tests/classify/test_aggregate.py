@@ -1,0 +1,42 @@
+"""Cluster suggestions and auto-label rules (TrapTagger's, by survey kind)."""
+
+from __future__ import annotations
+
+from traptagger_lab.classify.aggregate import NOTHING, RULES, ScoredDetection, suggest
+
+
+def _dets(*labels: tuple[str, float], area: float = 0.01) -> list[ScoredDetection]:
+    return [ScoredDetection(i, label, score, area) for i, (label, score) in enumerate(labels)]
+
+
+def test_most_confident_detections_win_and_auto_label_on_trails() -> None:
+    dets = _dets(("zebra", 0.9), ("zebra", 0.8), ("impala", 0.95), ("zebra", 0.3))
+    result = suggest(dets, {"zebra": 0.5}, {}, RULES["trails"])
+    assert (result.label, result.detections) == ("zebra", 2)
+    assert result.share == 0.5
+    assert not result.auto
+    result = suggest(dets[:3], {"zebra": 0.5}, {}, RULES["trails"])
+    assert result.auto
+    assert "2 of 3 relevant detections are zebra" in result.reason
+
+
+def test_plains_need_five_detections() -> None:
+    four = _dets(*[("wildebeest", 0.9)] * 4)
+    assert not suggest(four, {}, {}, RULES["plains"]).auto
+    assert suggest(_dets(*[("wildebeest", 0.9)] * 5), {}, {}, RULES["plains"]).auto
+
+
+def test_translations_thresholds_and_small_boxes() -> None:
+    dets = _dets(("gazelle_thomsons", 0.7), ("gazelle_grants", 0.7), ("bird", 0.99))
+    result = suggest(
+        dets,
+        {},
+        {"gazelle_thomsons": "Gazelle", "gazelle_grants": "Gazelle", "bird": None},
+        RULES["trails"],
+    )
+    assert (result.label, result.detections, result.auto) == ("Gazelle", 2, True)
+    tiny = _dets(("lion", 0.99), area=0.001)
+    assert suggest(tiny, {}, {}, RULES["trails"]).label == NOTHING
+    unsure = suggest(_dets(("lion", 0.4)), {"lion": 0.6}, {}, RULES["trails"])
+    assert unsure.label == NOTHING
+    assert "threshold" in unsure.reason

@@ -1,0 +1,184 @@
+"""Session-scoped real assets: sample survey, database servers, Dask cluster, S3 (moto)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from traptagger_lab.sample import SampleSpec, SampleSurvey, make_sample_survey
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("TRAPTAGGER_SHARED_DATA", REPO.parent / "shared" / "data"))
+MYSQL_SERVER = os.environ.get("TRAPTAGGER_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306")
+POSTGRES_SERVER = os.environ.get(
+    "TRAPTAGGER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+ARTIFACTS = REPO / "test-artifacts"
+
+#: The small spec the self-contained tests use (fast to generate and ingest).
+TEST_SPEC = SampleSpec(bursts_per_camera=4, width=640, height=480, seed=11)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-cloud",
+        action="store_true",
+        help="also run tests that start paid cloud resources (EC2)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-cloud"):
+        return
+    skip = pytest.mark.skip(reason="starts paid cloud resources: pass --run-cloud")
+    for item in items:
+        if "cloud" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sample_survey(tmp_path_factory: pytest.TempPathFactory) -> SampleSurvey:
+    """A generated survey with problem files and a video (read-only for tests)."""
+    return make_sample_survey(tmp_path_factory.mktemp("sample") / "survey", TEST_SPEC)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The published reference data beside the checkout (skips when absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"reference data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def _server_database(kind: str) -> Iterator[str]:
+    """A fresh, empty database on a real server; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"tt_test_{uuid.uuid4().hex[:12]}"
+    server = MYSQL_SERVER if kind == "mysql" else POSTGRES_SERVER
+    admin_db = "" if kind == "mysql" else "/postgres"
+    admin = create_engine(server + admin_db, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:  # the server is down or unreachable: say so plainly
+        pytest.fail(f"{kind} server at {server} is not usable ({exc}); .ci/run starts it")
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as connection:
+            if kind == "postgres":
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("mysql", marks=pytest.mark.mysql),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend in turn: SQLite, MariaDB, PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lab.db'}"
+    else:
+        yield from _server_database(request.param)
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A real two-worker LocalCluster shared by the tests that need one."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.WARNING,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real moto S3 server on a free loopback port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str) -> str:
+    """A new, empty bucket on the moto server."""
+    import boto3
+
+    name = f"tt-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run `traptagger` commands in-process on a fresh workspace (no Dask); asserts success."""
+    from typer.testing import CliRunner
+
+    from traptagger_lab.cli import app
+
+    monkeypatch.setenv("TRAPTAGGER_WORKSPACE", str(tmp_path / "cli-workspace"))
+    monkeypatch.setenv("TRAPTAGGER_DASK_SCHEDULER", "sync")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def lab_factory(tmp_path: Path) -> Iterator[object]:
+    """Open labs on given settings; all are closed at the end of the test."""
+    from traptagger_lab.lab import open_lab
+
+    opened = []
+
+    def factory(**settings: object) -> object:
+        settings.setdefault("workspace", str(tmp_path / "workspace"))
+        settings.setdefault("dask_scheduler", "sync")
+        lab = open_lab(**settings)  # type: ignore[arg-type]
+        opened.append(lab)
+        return lab
+
+    yield factory
+    for lab in opened:
+        lab.close()

@@ -1,0 +1,126 @@
+"""ClusterTagger driven headless through its key handler and buttons; the database is checked."""
+
+from __future__ import annotations
+
+import json
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from sqlalchemy import select
+
+from traptagger_lab.db.models import Annotation, Label
+from traptagger_lab.sample import SampleSurvey
+
+
+def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path) -> None:
+    from traptagger_lab.widgets.tagger import ClusterTagger
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    box = {"category": "1", "conf": 0.9, "bbox": [0.3, 0.5, 0.2, 0.2]}
+    (tmp_path / "md.json").write_text(
+        json.dumps({"images": [{"file": p, "detections": [box]} for p in sample_survey.photos]})
+    )
+    lab.import_detections("S", str(tmp_path / "md.json"))
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"], tags=["juvenile"])
+    tagger = ClusterTagger(lab, task, "ann", job_size=3)
+    assert "How to annotate" in tagger.tutorial.value  # first job of this annotator
+    first = tagger.cluster
+    picture = Image.open(BytesIO(tagger.picture.value))
+    assert picture.width == 640  # the sample's compressed copies (not upscaled)
+    red = picture.getpixel((int(0.3 * 640) + 1, int(0.6 * 480)))
+    assert red[0] > 200
+    assert red[1] < 100
+
+    tagger.press("z")  # Zebra
+    second = tagger.cluster
+    assert second != first
+    tagger.tags[0].value = True
+    tagger.multi.value = True
+    tagger.press("i")
+    tagger.press("z")
+    tagger.press("Enter")  # two species and a tag
+    tagger.press("u")  # back to the second cluster
+    assert tagger.cluster == second
+    tagger.multi.value = False
+    tagger.press("i")  # correct it: Impala only
+    with lab.sessions() as session:
+        names = dict(session.execute(select(Label.id, Label.name)).all())
+        rows = session.scalars(select(Annotation).order_by(Annotation.id)).all()
+    by_cluster: dict[int, list[str]] = {}
+    for row in rows:
+        if row.active:
+            by_cluster.setdefault(row.cluster_id, []).append(names[row.label_id])
+    assert by_cluster[first] == ["Zebra"]
+    assert by_cluster[second] == ["Impala"]
+    assert any(not r.active and names[r.label_id] == "juvenile" for r in rows)  # history kept
+
+    while tagger.cluster is not None:  # work through every job to the end
+        tagger.press("n" if tagger.position % 2 else "z")
+        if tagger.cluster is None:
+            break
+    assert "All done" in tagger.title.value
+    tagger.close()
+    second_visit = ClusterTagger(lab, task, "ann")
+    assert second_visit.tutorial.value == ""  # the tutorial is for the first job only
+    second_visit.close()
+
+
+def test_ai_check_confirms_with_enter(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    from traptagger_lab.db.models import ClusterSuggestion
+    from traptagger_lab.widgets.tagger import ClusterTagger
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    with lab.sessions() as session, session.begin():
+        from traptagger_lab.db.models import Cluster
+
+        for cluster_id in session.scalars(select(Cluster.id)):
+            session.add(
+                ClusterSuggestion(
+                    cluster_id=cluster_id,
+                    model="m",
+                    label="zebra",
+                    detections=3,
+                    share=1.0,
+                    auto=False,
+                    reason="3 of 3 relevant detections are zebra",
+                )
+            )
+    task = lab.tasks.create("S", "check", labels=["Impala", "Zebra"], kind="ai_check")
+    tagger = ClusterTagger(lab, task, "ann", job_size=2)
+    assert "AI suggests Zebra" in tagger.status.value
+    first = tagger.cluster
+    tagger.press("Enter")  # confirm
+    second = tagger.cluster
+    tagger.press("i")  # correct
+    with lab.sessions() as session:
+        names = dict(session.execute(select(Label.id, Label.name)).all())
+        given = {
+            a.cluster_id: names[a.label_id]
+            for a in session.scalars(select(Annotation).where(Annotation.active.is_(True)))
+        }
+    assert given == {first: "Zebra", second: "Impala"}
+    tagger.close()
+
+
+def test_empty_review_preselects_nothing(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    from traptagger_lab.widgets.tagger import ClusterTagger
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    task = lab.tasks.create("S", "empty", labels=["Impala"], kind="empty_review")
+    tagger = ClusterTagger(lab, task, "ann", job_size=2)
+    assert "AI suggests Nothing" in tagger.status.value
+    tagger.press("Enter")
+    with lab.sessions() as session:
+        label = session.scalars(
+            select(Label.name).join(Annotation, Annotation.label_id == Label.id)
+        ).one()
+    assert label == "Nothing"
+    tagger.close()

@@ -1,0 +1,26 @@
+"""TrapTagger Lab: camera-trap surveys in Jupyter.
+
+    import traptagger_lab as ttl
+    lab = ttl.open()
+
+Importing the package is cheap; heavy modules load when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
+
+
+def open(workspace: str | None = None, client: Any | None = None, **settings: Any) -> Lab:  # noqa: A001
+    """Open (creating or upgrading) a workspace; see :func:`traptagger_lab.lab.open_lab`."""
+    from traptagger_lab.lab import open_lab
+
+    return open_lab(workspace, client=client, **settings)
+
+
+__all__ = ["__version__", "open"]

@@ -1,0 +1,196 @@
+"""``lab.tasks`` and ``lab.annotate``: the annotation verbs as notebooks and apps call them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from traptagger_lab.annotate import jobs
+from traptagger_lab.annotate.labels import LabelDef, LabelSpec, from_csv, to_csv
+from traptagger_lab.annotate.tasks import create_task
+from traptagger_lab.db.engine import transaction
+from traptagger_lab.db.models import Label, Task
+from traptagger_lab.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab, SurveyRef
+
+TaskRef = Task | int | str
+
+
+class Tasks:
+    """Create and look up annotation tasks (``lab.tasks``)."""
+
+    def __init__(self, lab: Lab) -> None:
+        self._lab = lab
+
+    def create(
+        self,
+        survey: SurveyRef,
+        name: str,
+        labels: LabelSpec | str | Path,
+        kind: str = "species",
+        tags: Sequence[str] = (),
+        annotations_per_cluster: int = 1,
+        exclude_auto: bool = False,
+        refine: tuple[TaskRef, str] | None = None,
+    ) -> Task:
+        """Create a task over the survey's clusters.
+
+        Args:
+            labels: Names, a nested mapping for a tree, or a label-set CSV file.
+            kind: species, ai_check, sighting, empty_review or sublabel.
+            annotations_per_cluster: Independent annotations per cluster (consensus).
+            exclude_auto: Leave out clusters the AI already auto-labelled.
+            refine: ``(task, label)`` for a ``sublabel`` task: the clusters given ``label``
+                in ``task`` (e.g. ``(species_task, "Antelope")``).
+        """
+        row = self._lab.survey(survey)
+        tree: LabelSpec
+        if isinstance(labels, str | Path) and Path(labels).suffix.lower() == ".csv":
+            defs = from_csv(Path(labels).read_text(), str(labels))
+            tree = _as_tree(defs)
+            tags = [*tags, *(d.name for d in defs if d.is_tag)]
+        elif isinstance(labels, Path):
+            raise NotFoundError(f"{labels}: a label set file must be a .csv")
+        else:
+            tree = labels
+        source = (self.get(refine[0], row).id, refine[1]) if refine else None
+        with transaction(self._lab.sessions) as session:
+            return create_task(
+                session,
+                row.id,
+                name,
+                tree,
+                kind,
+                tags,
+                annotations_per_cluster,
+                exclude_auto,
+                source,
+            )
+
+    def get(self, task: TaskRef, survey: SurveyRef | None = None) -> Task:
+        """A task by object, id, or name (within ``survey`` when several surveys use the name)."""
+        if isinstance(task, Task):
+            return task
+        with self._lab.sessions() as session:
+            query = select(Task).where(
+                Task.id == task if isinstance(task, int) else Task.name == task
+            )
+            if survey is not None and not isinstance(task, int):
+                query = query.where(Task.survey_id == self._lab.survey(survey).id)
+            found = session.scalars(query).all()
+        if len(found) != 1:
+            problem = "is ambiguous: name the survey" if found else "does not exist"
+            raise NotFoundError(f"task {task!r} {problem}")
+        return found[0]
+
+    def label_defs(self, task: TaskRef) -> list[LabelDef]:
+        """The task's labels, parents first, as stored."""
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            query = select(Label).where(Label.task_id == target.id).order_by(Label.id)
+            rows = session.scalars(query).all()
+        names = {r.id: r.name for r in rows}
+        return [
+            LabelDef(
+                r.name, names[r.parent_id] if r.parent_id else None, r.hotkey, r.is_tag, r.builtin
+            )
+            for r in rows
+        ]
+
+    def labels(self, task: TaskRef) -> pd.DataFrame:
+        """The task's labels: name, parent, hotkey, tag or not, built-in or not."""
+        return pd.DataFrame(
+            [vars(d) for d in self.label_defs(task)],
+            columns=["name", "parent", "hotkey", "is_tag", "builtin"],
+        )
+
+    def export_labels(self, task: TaskRef, path: str | Path) -> None:
+        """Write the task's label set as CSV (to reuse in another task)."""
+        Path(path).write_text(to_csv(self.label_defs(task)))
+
+    def annotator_stats(self, task: TaskRef) -> pd.DataFrame:
+        """Per annotator: clusters and images labelled, hours, rates, agreement with others/AI."""
+        from traptagger_lab.annotate.stats import annotator_stats
+
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return annotator_stats(session, target.id)
+
+    def outages(self, survey: SurveyRef) -> pd.DataFrame:
+        """Camera outages (from "Knocked down" labels) of a survey."""
+        from traptagger_lab.annotate.outages import outages_frame
+
+        row = self._lab.survey(survey)
+        with self._lab.sessions() as session:
+            return outages_frame(session, row.id)
+
+    def end_outage(self, outage_id: int, end: dt.datetime) -> None:
+        """Say when a knocked-down camera was put right again."""
+        from traptagger_lab.annotate.outages import set_outage_end
+
+        with transaction(self._lab.sessions) as session:
+            set_outage_end(session, outage_id, end)
+
+    def progress(self, task: TaskRef) -> dict[str, int]:
+        """Clusters done, in progress and remaining."""
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return jobs.progress(session, target.id)
+
+
+def _as_tree(defs: Sequence[LabelDef]) -> dict[str, Any]:
+    """Label definitions (parents first) back into the nested mapping ``build_tree`` takes."""
+    nodes: dict[str, dict[str, Any]] = {}
+    tree: dict[str, Any] = {}
+    for d in defs:
+        if d.is_tag or d.builtin:
+            continue
+        nodes[d.name] = {}
+        (nodes[d.parent] if d.parent else tree)[d.name] = nodes[d.name]
+    return tree
+
+
+class Annotate:
+    """Hand out work and record annotations (``lab.annotate``)."""
+
+    def __init__(self, lab: Lab) -> None:
+        self._lab = lab
+
+    def next_job(
+        self, task: TaskRef, annotator: str, size: int = 10, lease_minutes: float = 30
+    ) -> jobs.JobLease | None:
+        """Lease the next ``size`` clusters to ``annotator``; None when no work is left."""
+        target = self._lab.tasks.get(task)
+        return jobs.next_job(
+            self._lab.sessions, target.id, annotator, size, dt.timedelta(minutes=lease_minutes)
+        )
+
+    def submit(
+        self,
+        job: jobs.JobLease | int,
+        cluster_id: int,
+        labels: Sequence[str],
+        tags: Sequence[str] = (),
+        note: str | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> list[int]:
+        """Record labels (and tags, a note, counts per label) for one cluster of a job."""
+        job_id = job.id if isinstance(job, jobs.JobLease) else job
+        return jobs.submit(self._lab.sessions, job_id, cluster_id, labels, tags, note, counts)
+
+    def undo(self, job: jobs.JobLease | int, cluster_id: int) -> list[int]:
+        """Take back the last submission for a cluster; the one before (if any) is active again."""
+        return jobs.undo(
+            self._lab.sessions, job.id if isinstance(job, jobs.JobLease) else job, cluster_id
+        )
+
+    def release(self, job: jobs.JobLease | int) -> int:
+        """Give back the job's clusters that were not annotated."""
+        return jobs.release(self._lab.sessions, job.id if isinstance(job, jobs.JobLease) else job)

@@ -1,0 +1,115 @@
+"""Per-annotator statistics of a task: speed, time spent, agreement with people and the AI."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from traptagger_lab.db.engine import chunks
+from traptagger_lab.db.models import Annotation, Cluster, ClusterSuggestion, Job, Label
+
+COLUMNS = [
+    "annotator",
+    "clusters",
+    "images",
+    "hours",
+    "clusters_per_hour",
+    "images_per_hour",
+    "agreement_with_others",
+    "agreement_with_ai",
+]
+
+
+def _label_sets(session: Session, task_id: int) -> dict[tuple[str, int], frozenset[str]]:
+    """Each annotator's current species labels per cluster (tags left out)."""
+    rows = session.execute(
+        select(Annotation.annotator, Annotation.cluster_id, Label.name)
+        .join(Label, Label.id == Annotation.label_id)
+        .where(Annotation.task_id == task_id, Annotation.active.is_(True), Label.is_tag.is_(False))
+    ).all()
+    sets: dict[tuple[str, int], set[str]] = defaultdict(set)
+    for annotator, cluster_id, name in rows:
+        if cluster_id is not None:
+            sets[(annotator, cluster_id)].add(name.lower())
+    return {k: frozenset(v) for k, v in sets.items()}
+
+
+def _hours(session: Session, task_id: int) -> dict[str, float]:
+    """Time spent per annotator: from each job's start to its last submission."""
+    rows = session.execute(
+        select(Job.annotator, Job.created_at, Annotation.created_at)
+        .join(Annotation, Annotation.job_id == Job.id)
+        .where(Job.task_id == task_id)
+    ).all()
+    spans: dict[tuple[str, object], float] = {}
+    for annotator, started, submitted in rows:
+        key = (annotator, started)
+        spans[key] = max(spans.get(key, 0.0), (submitted - started).total_seconds())
+    hours: dict[str, float] = defaultdict(float)
+    for (annotator, _), seconds in spans.items():
+        hours[annotator] += seconds / 3600
+    return hours
+
+
+def _share(values: list[bool]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def annotator_stats(session: Session, task_id: int) -> pd.DataFrame:
+    """One row per annotator: clusters and images labelled, hours, rates, agreement.
+
+    Agreement with others is the share of clusters they share with another
+    annotator where both gave the same species; agreement with the AI is the
+    share of clusters with an AI suggestion where the suggestion is among
+    their labels.
+    """
+    sets = _label_sets(session, task_id)
+    clusters = {c for _, c in sets}
+    image_count: dict[int, int] = {}
+    suggested: dict[int, str] = {}
+    for part in chunks(sorted(clusters)):
+        image_count.update(
+            session.execute(
+                select(Cluster.id, Cluster.image_count).where(Cluster.id.in_(part))
+            ).all()
+        )
+        suggested.update(
+            session.execute(
+                select(ClusterSuggestion.cluster_id, ClusterSuggestion.label).where(
+                    ClusterSuggestion.cluster_id.in_(part), ClusterSuggestion.label != "nothing"
+                )
+            ).all()
+        )
+    by_cluster: dict[int, dict[str, frozenset[str]]] = defaultdict(dict)
+    for (annotator, cluster_id), labels in sets.items():
+        by_cluster[cluster_id][annotator] = labels
+    agree: dict[str, list[bool]] = defaultdict(list)
+    for labels_by in by_cluster.values():
+        for a, b in combinations(sorted(labels_by), 2):
+            same = labels_by[a] == labels_by[b]
+            agree[a].append(same)
+            agree[b].append(same)
+    hours = _hours(session, task_id)
+    rows = []
+    for annotator in sorted({a for a, _ in sets}):
+        mine = [c for a, c in sets if a == annotator]
+        images = sum(image_count.get(c, 0) for c in mine)
+        ai = [suggested[c].lower() in sets[(annotator, c)] for c in mine if c in suggested]
+        spent = hours.get(annotator, 0.0)
+        rows.append(
+            {
+                "annotator": annotator,
+                "clusters": len(mine),
+                "images": images,
+                "hours": spent,
+                "clusters_per_hour": len(mine) / spent if spent else None,
+                "images_per_hour": images / spent if spent else None,
+                "agreement_with_others": _share(agree[annotator]),
+                "agreement_with_ai": _share(ai),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)

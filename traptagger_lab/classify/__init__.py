@@ -1,0 +1,1 @@
+"""Species classification of detections, and what it suggests for each cluster."""

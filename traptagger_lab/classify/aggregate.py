@@ -1,0 +1,96 @@
+"""From per-detection species scores to a cluster's AI suggestion and auto-label (pure core).
+
+As in TrapTagger: a cluster's suggestion is the (translated) label with the most
+distinct confident detections, among relevant boxes large enough to classify;
+a cluster is *auto-labelled* when that label has enough detections and a large
+enough share of the cluster's relevant detections, by rules that depend on the
+kind of survey. Every decision carries its reason, so a user can see why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NOTHING = "nothing"
+
+
+class AutoLabelRule(BaseModel):
+    """When a suggestion becomes a label without a person looking."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_detections: int = Field(ge=1, description="Fewest detections of the label.")
+    min_share: float = Field(ge=0, le=1, description="Share of relevant detections it must exceed.")
+    min_area: float = Field(default=0.0025, ge=0, description="Smallest box (share of frame) used.")
+
+
+#: TrapTagger's rules by survey kind (CLUSTER_DET_COUNT / DET_RATIO / CLASSIFICATION_DET_AREA).
+RULES: dict[str, AutoLabelRule] = {
+    "trails": AutoLabelRule(min_detections=1, min_share=0.5, min_area=0.0025),
+    "baited": AutoLabelRule(min_detections=1, min_share=0.5, min_area=0.0025),
+    "plains": AutoLabelRule(min_detections=5, min_share=0.25, min_area=0.002),
+    "waterhole": AutoLabelRule(min_detections=5, min_share=0.25, min_area=0.002),
+}
+
+
+@dataclass(frozen=True)
+class ScoredDetection:
+    """A relevant detection of a cluster with the classifier's top label."""
+
+    detection_id: int
+    label: str
+    score: float
+    area: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The AI's view of a cluster: label, support, whether it auto-labels, and why."""
+
+    label: str
+    detections: int
+    share: float
+    auto: bool
+    reason: str
+
+
+def suggest(
+    detections: Sequence[ScoredDetection],
+    thresholds: Mapping[str, float],
+    translations: Mapping[str, str | None],
+    rule: AutoLabelRule,
+    default_threshold: float = 0.5,
+) -> Suggestion:
+    """Suggest a label for one cluster from its relevant detections.
+
+    Args:
+        detections: The cluster's relevant detections with their top classifier label.
+        thresholds: Per classifier label, the score a detection needs to count.
+        translations: Classifier label -> task label (None drops the label).
+        rule: The survey kind's auto-label rule.
+        default_threshold: Threshold of labels missing from ``thresholds``.
+    """
+    usable = [d for d in detections if d.area >= rule.min_area]
+    if not usable:
+        return Suggestion(NOTHING, 0, 0.0, False, "no relevant detection large enough to classify")
+    votes: Counter[str] = Counter()
+    for d in usable:
+        label = translations.get(d.label, d.label)
+        if label is not None and d.score >= thresholds.get(d.label, default_threshold):
+            votes[label] += 1
+    if not votes:
+        return Suggestion(
+            NOTHING, 0, 0.0, False, f"no detection above its class threshold (of {len(usable)})"
+        )
+    label, count = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    share = count / len(usable)
+    auto = count >= rule.min_detections and share > rule.min_share
+    reason = (
+        f"{count} of {len(usable)} relevant detections are {label} "
+        f"(rule: at least {rule.min_detections} and more than {rule.min_share:.0%})"
+    )
+    return Suggestion(label, count, share, auto, reason)

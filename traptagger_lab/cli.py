@@ -1,0 +1,432 @@
+"""The ``traptagger`` command line: thin calls of the same functions notebooks use.
+
+Every command reads the deployment settings from ``TRAPTAGGER_*`` environment
+variables (``TRAPTAGGER_DATABASE_URL``, ``TRAPTAGGER_STORAGE_URL``...);
+``--workspace`` picks the workspace folder for the embedded defaults.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from traptagger_lab.errors import TrapTaggerError
+
+app = typer.Typer(
+    name="traptagger",
+    help="TrapTagger Lab: import camera-trap surveys, process them, look at the results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Workspace = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (SQLite database and blob store when no URLs are set). "
+        "Default: $TRAPTAGGER_WORKSPACE or ./workspace.",
+        envvar="TRAPTAGGER_WORKSPACE",
+    ),
+]
+SurveyName = Annotated[str, typer.Argument(help="Name of the survey.")]
+
+
+def _open(workspace: Path | None, **overrides: Any) -> Any:
+    from traptagger_lab.lab import open_lab
+
+    return open_lab(str(workspace) if workspace else None, **overrides)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    # Read by distributed when it is first imported (later, inside the commands).
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "warning")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def init(workspace: Workspace = None) -> None:
+    """Create a workspace, or upgrade its database schema to this version."""
+    from traptagger_lab.db.engine import current_revision
+
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            revision = current_revision(lab.engine)
+            typer.echo(f"workspace ready: database {lab.engine.url!r} at schema {revision}")
+            typer.echo(f"blob store: {lab.store.url}")
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="Folder or s3://bucket/prefix holding the photos.")],
+    survey: Annotated[str, typer.Option("--survey", "-s", help="Survey name (created if new).")],
+    site_pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="Regex over the relative path naming the site (its first group, or the whole "
+            "match), or folder:N for the N-th folder. Default: the top folder.",
+        ),
+    ] = None,
+    camera_pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="Regex or folder:N naming the camera. Default: the folder holding the file."
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Folder name to skip (repeat for several). Dot-folders are always skipped."
+        ),
+    ] = None,
+    coordinates: Annotated[
+        str | None,
+        typer.Option(
+            help="CSV (site, latitude, longitude[, altitude]) or KML file of site positions."
+        ),
+    ] = None,
+    sequences: Annotated[
+        bool, typer.Option(help="Group the images into clusters after the import.")
+    ] = True,
+    gap_s: Annotated[float, typer.Option(help="Largest gap (s) inside a cluster.")] = 60.0,
+    workspace: Workspace = None,
+) -> None:
+    """Import new photos and videos from SOURCE (re-running adds only new files)."""
+    try:
+        with _open(workspace) as lab:
+            report = lab.ingest(
+                source,
+                survey=survey,
+                site_pattern=site_pattern,
+                camera_pattern=camera_pattern,
+                exclude=exclude or (),
+            )
+            if coordinates:
+                lab.import_site_coordinates(survey, coordinates)
+            if sequences:
+                lab.sequences(survey, gap_s=gap_s)
+            typer.echo(json.dumps({"survey": survey, **report.as_dict()}, indent=2))
+            _report_failures(lab, survey, report.run_id)
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+def _report_failures(lab: Any, survey: str, run_id: int, shown: int = 10) -> None:
+    """Name the files this run could not import (the first few), on stderr."""
+    table = lab.images(survey)
+    failed = table[table.failure_reason.notna() & table.run_id.eq(run_id)]
+    if failed.empty:
+        return
+    typer.secho(f"{len(failed)} file(s) not imported:", fg=typer.colors.YELLOW, err=True)
+    for row in failed.head(shown).itertuples():
+        typer.secho(f"  {row.path}: {row.failure_reason} ({row.failure_detail})", err=True)
+    if len(failed) > shown:
+        typer.secho(f"  ... see `traptagger images {survey!r} --csv`", err=True)
+
+
+@app.command()
+def surveys(workspace: Workspace = None) -> None:
+    """List the surveys in the workspace."""
+    with _open(workspace, dask_scheduler="sync") as lab:
+        table = lab.surveys
+        typer.echo(table.to_string(index=False) if len(table) else "no surveys yet")
+
+
+@app.command()
+def status(
+    survey: SurveyName,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    workspace: Workspace = None,
+) -> None:
+    """Counts of images, videos, failures by reason, sites, cameras and clusters."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            if as_json:
+                typer.echo(json.dumps(lab.status_counts(survey), indent=2))
+            else:
+                typer.echo(lab.status(survey).to_string())
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def images(
+    survey: SurveyName,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """One row per image: path, site, camera, timestamps, hash, cluster, failure reason."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            table = lab.images(survey)
+    except TrapTaggerError as exc:
+        _fail(exc)
+    if as_csv or output:
+        text = table.to_csv(index=False)
+        if output:
+            output.write_text(text)
+        else:
+            sys.stdout.write(text)
+    else:
+        typer.echo(table.to_string(index=False, max_rows=200))
+
+
+@app.command()
+def detect(
+    survey: SurveyName,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="MDV5A, MDV5B, MDV1000-REDWOOD or a .pt file. Default: $TRAPTAGGER_DETECTOR."
+        ),
+    ] = None,
+    md_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--md-json",
+            help="Also write the survey's detections as MegaDetector batch-output JSON "
+            "(paths relative to the survey source) for Timelapse and MD postprocessing.",
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 8,
+    workspace: Workspace = None,
+) -> None:
+    """Run MegaDetector on the images it has not seen yet (re-running skips finished images)."""
+    try:
+        with _open(workspace) as lab:
+            report = lab.detect(survey, model=model, device=device, batch_size=batch_size)
+            typer.echo(json.dumps(report.as_dict(), indent=2))
+            for image_id, reason in list(report.failed.items())[:10]:
+                typer.secho(f"  image {image_id}: {reason}", fg=typer.colors.YELLOW, err=True)
+            if md_json:
+                lab.export_md_json(survey, str(md_json), model=report.model)
+                typer.echo(f"wrote {md_json}")
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def classify(
+    survey: SurveyName,
+    classifier: Annotated[
+        Path, typer.Option(help="Classifier folder: classifier.pt or model.pt, label_index.json.")
+    ],
+    translations: Annotated[
+        Path | None,
+        typer.Option(help="JSON mapping classifier label -> task label (null drops a label)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    workspace: Workspace = None,
+) -> None:
+    """Classify relevant animal boxes and suggest (or auto-apply) a label for every cluster."""
+    try:
+        mapping = json.loads(translations.read_text()) if translations else None
+        with _open(workspace) as lab:
+            report = lab.classify(survey, str(classifier), mapping, device=device)
+    except (TrapTaggerError, json.JSONDecodeError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps(vars(report), indent=2))
+
+
+@app.command("filter")
+def filter_command(
+    survey: SurveyName,
+    hide_small: Annotated[
+        float | None, typer.Option(help="Hide boxes under this share of the frame (e.g. 0.0025).")
+    ] = None,
+    min_count: Annotated[int, typer.Option(help="Fewest photos a static box recurs in.")] = 5,
+    min_share: Annotated[float, typer.Option(help="Smallest share of a camera's photos.")] = 0.05,
+    workspace: Workspace = None,
+) -> None:
+    """Apply masks, find static (repeat) detections for review, optionally hide tiny boxes."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            report = lab.filter_detections(
+                survey, hide_small=hide_small, min_count=min_count, min_share=min_share
+            )
+    except TrapTaggerError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(vars(report), indent=2))
+
+
+@app.command("import-detections")
+def import_detections(
+    survey: SurveyName,
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="MegaDetector batch-output JSON (paths relative to the survey source)."
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option(help="Name to record as the detector; default: the file's info.detector."),
+    ] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Store detections from an existing MegaDetector JSON instead of running detection."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            report = lab.import_detections(survey, path, model=model)
+    except TrapTaggerError as exc:
+        _fail(exc)
+    typer.echo(
+        json.dumps(
+            {
+                "images": report.images,
+                "detections": report.detections,
+                "unknown_files": len(report.unknown_files),
+                "videos_skipped": report.videos_skipped,
+            },
+            indent=2,
+        )
+    )
+    for unknown in report.unknown_files[:10]:
+        typer.secho(f"  not in the survey: {unknown}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command("sequences")
+def sequences_command(
+    survey: SurveyName,
+    gap_s: Annotated[float, typer.Option(help="Largest gap (s) inside a cluster.")] = 60.0,
+    max_minutes: Annotated[
+        float, typer.Option(help="Longest cluster (minutes) before a split.")
+    ] = 15.0,
+    per_camera: Annotated[bool, typer.Option(help="Cluster each camera on its own.")] = False,
+    workspace: Workspace = None,
+) -> None:
+    """Group a survey's images into clusters (sequences) by time gap, per site."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            report = lab.sequences(
+                survey, gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera
+            )
+            typer.echo(json.dumps(vars(report), indent=2))
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def clock(
+    survey: SurveyName,
+    camera: Annotated[
+        str | None,
+        typer.Option(help="Camera as SITE/CAMERA (or a camera name unique in the survey)."),
+    ] = None,
+    offset_s: Annotated[
+        float | None, typer.Option(help="Seconds to add to the camera's recorded times.")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help="A photo (relative path) whose true time you know.")
+    ] = None,
+    true_time: Annotated[
+        str | None, typer.Option(help="That photo's true time, e.g. 2024-03-01T06:30:00.")
+    ] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Correct a camera's clock: by an offset, or from one photo whose true time you know."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            if image and true_time:
+                offset = lab.correct_clock(survey, image, dt.datetime.fromisoformat(true_time))
+                typer.echo(f"offset {offset:+.0f} s applied to the camera of {image}")
+            elif camera and offset_s is not None:
+                changed = lab.set_clock_offset(survey, camera, offset_s)
+                typer.echo(f"offset {offset_s:+.0f} s applied to {camera}: {changed} images")
+            else:
+                raise typer.BadParameter(
+                    "give --camera with --offset-s, or --image with --true-time"
+                )
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@app.command()
+def coordinates(
+    survey: SurveyName,
+    path: Annotated[
+        str, typer.Argument(help="CSV (site, latitude, longitude[, altitude]) or KML.")
+    ],
+    workspace: Workspace = None,
+) -> None:
+    """Set site coordinates from a CSV or KML file; bad rows are reported, the rest applied."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            table = lab.import_site_coordinates(survey, path)
+    except TrapTaggerError as exc:
+        _fail(exc)
+    typer.echo(f"{len(table.coordinates)} site positions set, {len(table.problems)} problems")
+    for problem in table.problems:
+        typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+def sample(
+    destination: Annotated[Path, typer.Argument(help="Folder to write the sample survey into.")],
+    bursts: Annotated[int, typer.Option(help="Bursts of shots per camera.")] = 6,
+    width: Annotated[int, typer.Option(help="Photo width in pixels.")] = 1280,
+    height: Annotated[int, typer.Option(help="Photo height in pixels.")] = 960,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+) -> None:
+    """Write a small synthetic camera-trap survey (with some broken files) for trying things out."""
+    from traptagger_lab.sample import SampleSpec, make_sample_survey
+
+    made = make_sample_survey(
+        destination, SampleSpec(bursts_per_camera=bursts, width=width, height=height, seed=seed)
+    )
+    typer.echo(
+        f"wrote {len(made.photos)} photos, {len(made.videos)} video(s) and "
+        f"{len(made.failures)} problem files to {destination}"
+    )
+
+
+@app.command()
+def demo(
+    data: Annotated[
+        Path | None, typer.Option(help="Your own photos; default: a generated sample survey.")
+    ] = None,
+    survey: Annotated[str, typer.Option(help="Survey name.")] = "Demo survey",
+    workspace: Workspace = None,
+) -> None:
+    """Build a workspace from sample (or your) data, process it and print what it holds."""
+    from traptagger_lab.demo import build_demo
+
+    try:
+        summary = build_demo(workspace or Path("demo-workspace"), data, survey)
+    except TrapTaggerError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+def main() -> None:
+    """Entry point of the ``traptagger`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Find the photos and videos under a source (local folder or S3 prefix)."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fsspec.core import url_to_fs
+
+from traptagger_lab.errors import SourceError
+from traptagger_lab.ingest.layout import Layout
+from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov")
+
+
+def kind_of(path: str) -> str | None:
+    """ "image", "video", or None for files ingest does not take (by extension, any case)."""
+    lower = path.lower()
+    if lower.endswith(IMAGE_SUFFIXES):
+        return "image"
+    if lower.endswith(VIDEO_SUFFIXES):
+        return "video"
+    return None
+
+
+def is_excluded(relative_path: str, exclude: Iterable[str]) -> bool:
+    """Whether any folder of the path is named in ``exclude`` (or starts with a dot)."""
+    folders = relative_path.split("/")[:-1]
+    names = set(exclude)
+    return any(folder in names or folder.startswith(".") for folder in folders)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A root to read photos from: a local folder or a remote URL, with fsspec options."""
+
+    url: str
+    options: dict[str, Any]
+
+    def open_fs(self) -> tuple[Any, str]:
+        """The filesystem and the root path on it."""
+        try:
+            fs, root = url_to_fs(self.url, **self.options)
+        except (ImportError, ValueError) as exc:
+            raise SourceError(f"cannot open source {self.url!r}: {exc}") from exc
+        return fs, root.rstrip("/")
+
+    def read(self, relative_path: str) -> bytes:
+        """The bytes of one file under the root."""
+        fs, root = self.open_fs()
+        data: bytes = fs.cat_file(f"{root}/{relative_path}")
+        return data
+
+
+def walk(source: Source) -> Iterator[tuple[str, int]]:
+    """Every file under the source as ``(relative path, size)``, in sorted order.
+
+    Raises:
+        SourceError: if the source does not exist or cannot be listed.
+    """
+    fs, root = source.open_fs()
+    try:
+        if not fs.isdir(root):
+            raise SourceError(f"source {source.url!r} is not a folder or prefix")
+        found = fs.find(root, detail=True)
+    except (OSError, PermissionError) as exc:
+        raise SourceError(f"cannot list source {source.url!r}: {exc}") from exc
+    prefix = len(root) + 1
+    for path in sorted(found):
+        info = found[path]
+        if info.get("type") == "directory":
+            continue
+        yield posixpath.normpath(path[prefix:]), int(info.get("size") or 0)
+
+
+def classify(
+    files: Iterable[tuple[str, int]], layout: Layout, exclude: Iterable[str] = ()
+) -> tuple[list[SourceFile], list[Failure]]:
+    """Split found files into ingestible ones (with site and camera) and reported ones.
+
+    Files of other types and files in excluded folders are silently ignored;
+    a photo or video whose path matches no site is reported as ``no_site``.
+    """
+    exclude = tuple(exclude)
+    wanted: list[SourceFile] = []
+    reported: list[Failure] = []
+    for path, size in files:
+        kind = kind_of(path)
+        if kind is None or is_excluded(path, exclude):
+            continue
+        located = layout.locate(path)
+        if located is None:
+            reported.append(
+                Failure(
+                    path, FailureReason.NO_SITE, "path matches no site (check the site pattern)"
+                )
+            )
+            continue
+        site, camera = located
+        wanted.append(SourceFile(path=path, size=size, kind=kind, site=site, camera=camera))
+    return wanted, reported

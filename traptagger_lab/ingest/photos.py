@@ -1,0 +1,134 @@
+"""The pure core of photo ingest: bytes of one JPEG in, one record (or failure) out.
+
+Pixels are decoded once, at reduced scale where the JPEG allows it (libjpeg's
+DCT scaling through Pillow's ``draft``), to make the compressed copy shown on
+annotation screens and the thumbnail. Everything else comes from the marker
+segments (see :mod:`traptagger_lab.ingest.jpeg`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image
+
+from traptagger_lab.ingest.jpeg import (
+    BrokenJpegError,
+    NotJpegError,
+    TruncatedJpegError,
+    parse_jpeg,
+)
+from traptagger_lab.ingest.metadata import read_metadata
+from traptagger_lab.ingest.records import Derived, Failure, FailureReason, PhotoRecord, SourceFile
+
+
+@dataclass(frozen=True)
+class DerivedSizes:
+    """Widths and quality of the derived JPEGs."""
+
+    compressed_width: int = 800
+    thumbnail_width: int = 240
+    quality: int = 85
+
+
+def derived_keys(content_hash: str) -> Derived:
+    """Store keys of a picture's derived files: by content, so rewriting is idempotent."""
+    shard = content_hash[:2]
+    return Derived(
+        compressed_key=f"compressed/{shard}/{content_hash}.jpg",
+        thumbnail_key=f"thumbnails/{shard}/{content_hash}.jpg",
+    )
+
+
+def _encode(image: Image.Image, quality: int) -> bytes:
+    buffer = BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _scaled(image: Image.Image, width: int) -> Image.Image:
+    if image.width <= width:
+        return image
+    height = max(1, round(image.height * width / image.width))
+    return image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def make_derived(image: Image.Image, sizes: DerivedSizes) -> tuple[bytes, bytes]:
+    """Compressed copy and thumbnail (JPEG bytes) of a loaded RGB image."""
+    compressed = _scaled(image, sizes.compressed_width)
+    thumbnail = _scaled(compressed, sizes.thumbnail_width)
+    return _encode(compressed, sizes.quality), _encode(thumbnail, sizes.quality)
+
+
+def decode_reduced(data: bytes, width: int, height: int, target_width: int) -> Image.Image:
+    """Decode ``data`` to RGB at the smallest DCT scale still at least ``target_width`` wide.
+
+    Raises:
+        OSError: if the pixel data is damaged or cut short.
+    """
+    image = Image.open(BytesIO(data))
+    if width > target_width:
+        target_height = max(1, round(height * target_width / width))
+        image.draft("RGB", (target_width, target_height))
+    image.load()
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+Writer = Callable[[str, bytes], None]
+
+
+def process_photo(
+    source: SourceFile,
+    data: bytes,
+    write: Writer,
+    sizes: DerivedSizes,
+    now: dt.datetime | None = None,
+) -> PhotoRecord | Failure:
+    """Turn one photo's bytes into a :class:`PhotoRecord`, writing its derived files.
+
+    Never raises for bad input: an empty, non-JPEG, truncated or corrupt file
+    gives a :class:`Failure` naming the reason.
+    """
+    if not data:
+        return Failure(source.path, FailureReason.EMPTY_FILE, "file has zero bytes")
+    try:
+        info = parse_jpeg(data)
+    except NotJpegError as exc:
+        return Failure(source.path, FailureReason.NOT_AN_IMAGE, str(exc))
+    except TruncatedJpegError as exc:
+        return Failure(source.path, FailureReason.TRUNCATED, str(exc))
+    except BrokenJpegError as exc:
+        return Failure(source.path, FailureReason.CORRUPT, str(exc))
+    if not info.ends_properly:
+        return Failure(
+            source.path, FailureReason.TRUNCATED, "no end-of-image marker: file is cut short"
+        )
+    try:
+        pixels = decode_reduced(data, info.width, info.height, sizes.compressed_width)
+    except (OSError, SyntaxError, ValueError) as exc:
+        return Failure(source.path, FailureReason.CORRUPT, f"cannot decode pixels: {exc}")
+    keys = derived_keys(info.content_hash)
+    compressed, thumbnail = make_derived(pixels, sizes)
+    write(keys.compressed_key, compressed)
+    write(keys.thumbnail_key, thumbnail)
+    meta = read_metadata(info.exif, source.path, now)
+    return PhotoRecord(
+        path=source.path,
+        site=source.site,
+        camera=source.camera,
+        hash=info.content_hash,
+        size_bytes=len(data),
+        width=info.width,
+        height=info.height,
+        timestamp=meta.time.value,
+        timestamp_source=meta.time.source,
+        derived=keys,
+        latitude=meta.latitude,
+        longitude=meta.longitude,
+        altitude=meta.altitude,
+        make=meta.make,
+        model=meta.model,
+    )

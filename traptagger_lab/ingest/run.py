@@ -1,0 +1,197 @@
+"""Ingest a survey: discover, skip what is done, process in parallel, write per batch."""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from traptagger_lab.compute import map_unordered
+from traptagger_lab.db.engine import chunks, transaction
+from traptagger_lab.db.models import (
+    Camera,
+    Image,
+    IngestIssue,
+    Site,
+    Survey,
+    Video,
+    path_digest,
+)
+from traptagger_lab.ingest.batch import BatchParams, process_batch
+from traptagger_lab.ingest.discover import classify, walk
+from traptagger_lab.ingest.layout import Layout
+from traptagger_lab.ingest.records import FailureReason, SourceFile
+from traptagger_lab.ingest.writer import BatchCounts, SurveyWriter
+from traptagger_lab.runs import close_abandoned, finish_run, outcome, start_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run found and did."""
+
+    survey: str
+    run_id: int
+    found: int = 0
+    skipped: int = 0
+    counts: BatchCounts = field(default_factory=BatchCounts)
+
+    @property
+    def images(self) -> int:
+        """Photos added by this run."""
+        return self.counts.images
+
+    @property
+    def videos(self) -> int:
+        """Videos added by this run."""
+        return self.counts.videos
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Files not imported by this run, by reason."""
+        return dict(self.counts.failures)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain numbers, for JSON and the processing-run record."""
+        return {
+            "found": self.found,
+            "skipped": self.skipped,
+            "images": self.counts.images,
+            "videos": self.counts.videos,
+            "video_frames": self.counts.frames,
+            "failures": dict(self.counts.failures),
+        }
+
+
+def _done(session: Session, survey_id: int, paths: list[str]) -> set[str]:
+    """The paths already imported (as photo or video) or known to be duplicates."""
+    done: set[str] = set()
+    by_digest = {path_digest(p): p for p in paths}
+    for part in chunks(list(by_digest)):
+        for table in (Image, Video):
+            done.update(
+                session.scalars(
+                    select(table.path_hash).where(
+                        table.survey_id == survey_id, table.path_hash.in_(part)
+                    )
+                )
+            )
+        done.update(
+            session.scalars(
+                select(IngestIssue.path_hash).where(
+                    IngestIssue.survey_id == survey_id,
+                    IngestIssue.reason == FailureReason.DUPLICATE.value,
+                    IngestIssue.path_hash.in_(part),
+                )
+            )
+        )
+    return {by_digest[d] for d in done}
+
+
+def _batches(files: Sequence[SourceFile], size: int) -> list[list[SourceFile]]:
+    """Batches of about ``size`` files; a video counts as 20 photos of work."""
+    batches: list[list[SourceFile]] = [[]]
+    weight = 0
+    for item in files:
+        cost = 20 if item.kind == "video" else 1
+        if batches[-1] and weight + cost > size:
+            batches.append([])
+            weight = 0
+        batches[-1].append(item)
+        weight += cost
+    return [b for b in batches if b]
+
+
+def _balanced_size(files: int, largest: int, client: Any | None) -> int:
+    """A batch size that gives every worker several batches (no idle workers at the end)."""
+    workers = len(client.scheduler_info().get("workers", {})) if client is not None else 1
+    return min(largest, max(4, math.ceil(files / (max(1, workers) * 4))))
+
+
+def _fill_site_coordinates(session: Session, survey_id: int) -> None:
+    """Sites without coordinates take the median GPS position of their photos."""
+    sites = session.scalars(
+        select(Site).where(Site.survey_id == survey_id, Site.latitude.is_(None))
+    ).all()
+    for site in sites:
+        points = session.execute(
+            select(Image.latitude, Image.longitude, Image.altitude)
+            .join(Camera, Camera.id == Image.camera_id)
+            .where(Camera.site_id == site.id, Image.latitude.is_not(None))
+            .limit(1000)
+        ).all()
+        located = [(lat, lon) for lat, lon, _ in points if lat is not None and lon is not None]
+        if located:
+            site.latitude = statistics.median(lat for lat, _ in located)
+            site.longitude = statistics.median(lon for _, lon in located)
+            altitudes = [alt for _, _, alt in points if alt is not None]
+            site.altitude = statistics.median(altitudes) if altitudes else None
+
+
+def ingest_survey(
+    sessions: sessionmaker[Session],
+    survey: Survey,
+    params: BatchParams,
+    layout: Layout,
+    client: Any | None,
+    exclude: Iterable[str] = (),
+    batch_size: int = 64,
+) -> IngestReport:
+    """Import every new photo and video of ``params.source`` into ``survey``.
+
+    Re-running adds only new files; files that failed before are tried again.
+    """
+    exclude = tuple(exclude)
+    with transaction(sessions) as session:
+        close_abandoned(session, survey.id, "ingest")
+        run = start_run(
+            session,
+            survey.id,
+            "ingest",
+            {
+                "source": params.source.url,
+                "site_pattern": layout.site.text,
+                "camera_pattern": layout.camera.text if layout.camera else None,
+                "exclude": list(exclude),
+                "compressed_width": params.sizes.compressed_width,
+                "thumbnail_width": params.sizes.thumbnail_width,
+            },
+        )
+    report = IngestReport(survey=survey.name, run_id=run.id)
+    writer = SurveyWriter(sessions, survey.id, run.id)
+    try:
+        wanted, unplaced = classify(walk(params.source), layout, exclude)
+        report.found = len(wanted) + len(unplaced)
+        with sessions() as session:
+            done = _done(session, survey.id, [f.path for f in wanted + unplaced])
+        unplaced = [f for f in unplaced if f.path not in done]  # imported under an older pattern
+        writer.record_failures(unplaced)
+        report.counts.failures[FailureReason.NO_SITE.value] = len(unplaced)
+        todo = [f for f in wanted if f.path not in done]
+        report.skipped = len(wanted) - len(todo)
+        log.info("%s: %d files found, %d to import", survey.name, report.found, len(todo))
+        batches = _batches(todo, _balanced_size(len(todo), batch_size, client))
+        for _, outcomes in map_unordered(
+            client,
+            process_batch,
+            batches,
+            params,
+            description=f"ingest {survey.name}",
+            unit="file",
+            weight=len,
+        ):
+            report.counts.add(writer.write(outcomes))
+        with transaction(sessions) as session:
+            _fill_site_coordinates(session, survey.id)
+    except BaseException as exc:
+        finish_run(sessions, run.id, report.as_dict(), outcome(exc), repr(exc))
+        raise
+    finish_run(sessions, run.id, report.as_dict())
+    return report

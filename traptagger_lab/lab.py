@@ -1,0 +1,658 @@
+"""The lab: one workspace (database + blob store + compute) and the verbs that act on it.
+
+import traptagger_lab as ttl
+lab = ttl.open()                      # ./workspace, or TRAPTAGGER_* settings
+lab.ingest("photos/", survey="Karoo 2024")
+lab.sequences("Karoo 2024")
+lab.images("Karoo 2024")              # a DataFrame, one row per image
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from traptagger_lab import clock, tables
+from traptagger_lab.db.engine import make_engine, session_factory, transaction, upgrade
+from traptagger_lab.db.models import Camera, Image, Site, Survey, path_digest
+from traptagger_lab.errors import ConfigurationError, NotFoundError
+from traptagger_lab.ingest.coordinates import CoordinateTable, read_coordinates
+from traptagger_lab.ingest.discover import Source
+from traptagger_lab.ingest.layout import Layout
+from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey
+from traptagger_lab.settings import Settings
+from traptagger_lab.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+SurveyRef = str | int | Survey
+
+
+class Lab:
+    """A workspace: its database, blob store and (lazily) a Dask client.
+
+    Build one with :func:`traptagger_lab.open`. Close it (or use it as a
+    context manager) to stop a LocalCluster it started.
+    """
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.resolved_database_url(), settings.database_pool_size)
+        upgrade(self.engine)
+        self.sessions = session_factory(self.engine)
+        store_url = settings.resolved_storage_url()
+        self.store = BlobStore(store_url, settings.fsspec_options(store_url))
+        self._client = client
+        self._owns_client = False
+        from traptagger_lab.annotate.api import Annotate, Tasks
+
+        self.tasks = Tasks(self)
+        self.annotate = Annotate(self)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @property
+    def client(self) -> Any | None:
+        """The Dask client (started on first use; None with ``dask_scheduler='sync'``)."""
+        if self._client is None and self.settings.dask_scheduler != "sync":
+            from traptagger_lab.compute import make_client
+
+            self._client = make_client(self.settings)
+            self._owns_client = True
+        return self._client
+
+    def close(self) -> None:
+        """Stop a cluster this lab started and release database connections."""
+        if self._owns_client and self._client is not None:
+            cluster = getattr(self._client, "cluster", None)
+            self._client.close()
+            if cluster is not None:
+                cluster.close()
+            self._client = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Lab(database={self.engine.url!r}, store={self.store.url!r})"
+
+    # -- surveys ---------------------------------------------------------------
+
+    @property
+    def surveys(self) -> pd.DataFrame:
+        """Every survey with its image count."""
+        rows = []
+        with self.sessions() as session:
+            for survey in session.scalars(select(Survey).order_by(Survey.name)):
+                counts = tables.status_counts(session, survey.id)
+                rows.append(
+                    {
+                        "name": survey.name,
+                        "source": survey.source,
+                        "images": counts["images"],
+                        "videos": counts["videos"],
+                        "sites": counts["sites"],
+                        "clusters": counts["clusters"],
+                        "failed_files": counts["failed_files"],
+                        "created_at": survey.created_at,
+                    }
+                )
+        columns = [
+            "name",
+            "source",
+            "images",
+            "videos",
+            "sites",
+            "clusters",
+            "failed_files",
+            "created_at",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+    def survey(self, ref: SurveyRef) -> Survey:
+        """A survey by name, id or object.
+
+        Raises:
+            NotFoundError: if there is no such survey.
+        """
+        if isinstance(ref, Survey):
+            return ref
+        with self.sessions() as session:
+            query = select(Survey).where(
+                Survey.id == ref if isinstance(ref, int) else Survey.name == ref
+            )
+            found = session.scalar(query)
+            if found is None:
+                names = list(session.scalars(select(Survey.name).order_by(Survey.name)))
+                raise NotFoundError(f"no survey {ref!r}; surveys: {names or 'none yet'}")
+            return found
+
+    def create_survey(self, name: str, description: str = "", **fields: Any) -> Survey:
+        """Create a survey (or return the existing one of that name)."""
+        with transaction(self.sessions) as session:
+            found = session.scalar(select(Survey).where(Survey.name == name))
+            if found is not None:
+                return found
+            survey = Survey(name=name, description=description, settings={}, **fields)
+            session.add(survey)
+        return survey
+
+    # -- ingest ----------------------------------------------------------------
+
+    def ingest(
+        self,
+        source: str,
+        survey: str,
+        site_pattern: str | int | None = None,
+        camera_pattern: str | int | None = None,
+        exclude: Iterable[str] = (),
+        client: Any | None = None,
+    ) -> Any:
+        """Import the photos and videos under ``source`` (a folder or ``s3://bucket/prefix``).
+
+        Args:
+            source: Where the survey's files are.
+            survey: Survey name; created if new.
+            site_pattern: Regex over the relative path naming the site (first group or
+                whole match), or ``folder:N`` / N for the N-th folder. Default: the top folder.
+                Stored with the survey, so later runs reuse it.
+            camera_pattern: Regex or ``folder:N`` naming the camera; default the bottom folder.
+            exclude: Folder names to skip (folders starting with a dot are always skipped).
+            client: A Dask client to use instead of the lab's own.
+
+        Returns:
+            An :class:`~traptagger_lab.ingest.run.IngestReport`.
+        """
+        from traptagger_lab.ingest.batch import BatchParams
+        from traptagger_lab.ingest.photos import DerivedSizes
+        from traptagger_lab.ingest.run import ingest_survey
+
+        row = self.create_survey(survey)
+        site_pattern = site_pattern if site_pattern is not None else row.site_pattern
+        camera_pattern = camera_pattern if camera_pattern is not None else row.camera_pattern
+        layout = Layout.parse(site_pattern, camera_pattern)
+        source_url = str(source)
+        with transaction(self.sessions) as session:
+            stored = session.get(Survey, row.id)
+            assert stored is not None
+            stored.source = source_url
+            stored.site_pattern = layout.site.text
+            stored.camera_pattern = layout.camera.text if layout.camera else None
+            row = stored
+        params = BatchParams(
+            source=Source(source_url, self.settings.fsspec_options(source_url)),
+            store=self.store,
+            sizes=DerivedSizes(
+                compressed_width=self.settings.compressed_width,
+                thumbnail_width=self.settings.thumbnail_width,
+                quality=self.settings.jpeg_quality,
+            ),
+        )
+        return ingest_survey(
+            self.sessions,
+            row,
+            params,
+            layout,
+            client if client is not None else self.client,
+            exclude=exclude,
+            batch_size=self.settings.batch_size,
+        )
+
+    # -- detection ---------------------------------------------------------------
+
+    def detect(
+        self,
+        survey: SurveyRef,
+        model: str | None = None,
+        device: str = "auto",
+        batch_size: int = 8,
+        client: Any | None = None,
+    ) -> Any:
+        """Run a MegaDetector model over every image of the survey it has not seen yet.
+
+        Args:
+            survey: Survey name, id or object.
+            model: A known name (``MDV5A``, ``MDV5B``, ``MDV1000-REDWOOD``) or a ``.pt`` path;
+                default ``TRAPTAGGER_DETECTOR``.
+            device: ``auto`` (GPU when present), ``cpu`` or ``cuda``.
+            batch_size: Images per forward pass.
+            client: A Dask client to use instead of the lab's own.
+
+        Returns:
+            A :class:`~traptagger_lab.detect.run.DetectReport`.
+        """
+        from traptagger_lab.detect.registry import resolve
+        from traptagger_lab.detect.run import DetectParams, detect_survey
+
+        row = self.survey(survey)
+        spec = resolve(model or self.settings.detector, self.settings.model_dir)
+        source = row.source or ""
+        params = DetectParams(
+            spec=spec,
+            source=Source(source, self.settings.fsspec_options(source)),
+            store=self.store,
+            device=device,
+            batch_size=batch_size,
+        )
+        return detect_survey(
+            self.sessions, row.id, row.name, params, client if client is not None else self.client
+        )
+
+    def export_md_json(
+        self, survey: SurveyRef, path: str, model: str | None = None
+    ) -> dict[str, Any]:
+        """Write the survey's detections as MegaDetector batch-output JSON (for Timelapse).
+
+        Paths in the file are relative to the survey's source folder.
+        """
+        from fsspec.core import url_to_fs
+
+        from traptagger_lab.detect.exchange import survey_to_md
+        from traptagger_lab.detect.mdjson import dumps
+        from traptagger_lab.detect.registry import known_models
+
+        row = self.survey(survey)
+        name = (model or self.settings.detector).upper()
+        facts = known_models().get(name, {})
+        thresholds: dict[str, float] = {
+            k: float(facts[k]) for k in ("typical", "conservative") if k in facts
+        }
+        with self.sessions() as session:
+            document = survey_to_md(session, row.id, self._detector_name(row.id, name), thresholds)
+        fs, fs_path = url_to_fs(path, **self.settings.fsspec_options(path))
+        fs.pipe_file(fs_path, dumps(document).encode())
+        return document
+
+    def import_detections(self, survey: SurveyRef, path: str, model: str | None = None) -> Any:
+        """Store detections from a MegaDetector batch-output JSON instead of running detection.
+
+        Returns:
+            An :class:`~traptagger_lab.detect.exchange.ImportReport` (unknown files are listed).
+        """
+        import json
+
+        from fsspec.core import url_to_fs
+
+        from traptagger_lab.detect.exchange import md_to_survey
+        from traptagger_lab.errors import InputFileError
+
+        row = self.survey(survey)
+        fs, fs_path = url_to_fs(path, **self.settings.fsspec_options(path))
+        try:
+            document = json.loads(fs.cat_file(fs_path))
+        except json.JSONDecodeError as exc:
+            raise InputFileError(path, f"not JSON: {exc}") from exc
+        with transaction(self.sessions) as session:
+            report = md_to_survey(session, row.id, document, path, model)
+        for unknown in report.unknown_files[:20]:
+            log.warning("%s: %s is not an image of survey %r", path, unknown, row.name)
+        return report
+
+    def classify(
+        self,
+        survey: SurveyRef,
+        classifier: str,
+        translations: dict[str, str | None] | None = None,
+        device: str = "auto",
+        client: Any | None = None,
+    ) -> Any:
+        """Classify the survey's relevant animal boxes and suggest a label for every cluster.
+
+        Args:
+            survey: Survey name, id or object.
+            classifier: A classifier folder (``classifier.pt``/``model.pt`` + ``label_index.json``).
+            translations: Classifier label -> task label (None drops it),
+                e.g. ``{"gazelle_thomsons": "Gazelle"}``.
+            device: ``auto`` (GPU when present), ``cpu`` or ``cuda``.
+            client: A Dask client to use instead of the lab's own.
+
+        Returns:
+            A :class:`~traptagger_lab.classify.run.ClassifyReport`; suggestions are in
+            :meth:`cluster_suggestions`.
+        """
+        from traptagger_lab.classify.model import load_spec
+        from traptagger_lab.classify.run import ClassifyParams, classify_survey
+        from traptagger_lab.detect.run import pick_device
+
+        row = self.survey(survey)
+        source = row.source or ""
+        params = ClassifyParams(
+            spec=load_spec(classifier),
+            source=Source(source, self.settings.fsspec_options(source)),
+            store=self.store,
+            device=pick_device(device),
+        )
+        return classify_survey(
+            self.sessions,
+            row.id,
+            params,
+            client if client is not None else self.client,
+            translations,
+        )
+
+    def set_detection_threshold(self, survey: SurveyRef, threshold: float | None) -> None:
+        """Score above which this survey's detections count as relevant (None: the model's own).
+
+        MDv5a's typical threshold is 0.2 and MDv5b's 0.1 (``detect/models.json``);
+        small or distant species often need less.
+        """
+        if threshold is not None and not 0 < threshold < 1:
+            raise ConfigurationError(f"a detection threshold is between 0 and 1, not {threshold}")
+        row = self.survey(survey)
+        with transaction(self.sessions) as session:
+            stored = session.get(Survey, row.id)
+            assert stored is not None
+            settings = dict(stored.settings or {})
+            settings.pop("detection_threshold", None)
+            if threshold is not None:
+                settings["detection_threshold"] = threshold
+            stored.settings = settings
+
+    def cluster_suggestions(self, survey: SurveyRef) -> pd.DataFrame:
+        """Each cluster's AI suggestion: label, supporting detections, share, auto-label and why."""
+        from traptagger_lab.db.models import Cluster, ClusterSuggestion
+
+        row = self.survey(survey)
+        with self.sessions() as session:
+            query = (
+                select(
+                    ClusterSuggestion.cluster_id,
+                    Site.name.label("site"),
+                    Cluster.start,
+                    ClusterSuggestion.model,
+                    ClusterSuggestion.label,
+                    ClusterSuggestion.detections,
+                    ClusterSuggestion.share,
+                    ClusterSuggestion.auto,
+                    ClusterSuggestion.reason,
+                )
+                .join(Cluster, Cluster.id == ClusterSuggestion.cluster_id)
+                .join(Site, Site.id == Cluster.site_id)
+                .where(Cluster.survey_id == row.id, Cluster.active.is_(True))
+                .order_by(Cluster.start, ClusterSuggestion.cluster_id)
+            )
+            return pd.DataFrame(session.execute(query).mappings().all())
+
+    def filter_detections(
+        self, survey: SurveyRef, hide_small: float | None = None, **static: Any
+    ) -> Any:
+        """Masks, the static-detection filter and (optionally) tiny-box hiding, per camera.
+
+        Args:
+            survey: Survey name, id or object.
+            hide_small: Hide boxes under this share of the frame (e.g. 0.0025); None keeps them.
+            **static: :class:`~traptagger_lab.detect.static.StaticParams` fields
+                (``min_count``, ``min_share``, ``linger_s``, IoU thresholds...).
+        """
+        from traptagger_lab.detect.filters import filter_survey
+        from traptagger_lab.detect.static import StaticParams
+
+        row = self.survey(survey)
+        return filter_survey(self.sessions, row.id, StaticParams(**static), hide_small)
+
+    def static_groups(self, survey: SurveyRef) -> pd.DataFrame:
+        """Static groups found on the survey's cameras, with their review status."""
+        from traptagger_lab.detect.filters import static_groups_frame
+
+        row = self.survey(survey)
+        with self.sessions() as session:
+            frame: pd.DataFrame = static_groups_frame(session, row.id)
+        return frame
+
+    def review_static_group(self, group_id: int, accept: bool, reviewer: str = "") -> None:
+        """Accept a static group (boxes stay hidden) or reject it (they are real animals)."""
+        from traptagger_lab.detect.filters import review_group
+
+        with transaction(self.sessions) as session:
+            review_group(session, group_id, accept, reviewer)
+
+    def add_mask(
+        self, survey: SurveyRef, camera: str, polygon: list[list[float]], created_by: str = ""
+    ) -> int:
+        """Add an exclusion polygon (normalised ``[[x, y], ...]``) to a camera; returns its id.
+
+        Boxes wholly inside it become ``masked`` at the next :meth:`filter_detections`.
+        """
+        from traptagger_lab.db.models import Mask
+
+        if len(polygon) < 3 or any(len(p) != 2 or not all(0 <= v <= 1 for v in p) for p in polygon):
+            raise ConfigurationError("a mask needs at least 3 [x, y] points with values in 0-1")
+        target = self.camera(survey, camera)
+        with transaction(self.sessions) as session:
+            mask = Mask(
+                camera_id=target.id, polygon=[list(p) for p in polygon], created_by=created_by
+            )
+            session.add(mask)
+        return mask.id
+
+    def _detector_name(self, survey_id: int, wanted: str) -> str:
+        """The model name as stored for this survey (a .pt stem is stored as given)."""
+        from sqlalchemy import func
+
+        from traptagger_lab.db.models import DetectionPass
+
+        with self.sessions() as session:
+            names = session.execute(
+                select(DetectionPass.model, func.count())
+                .join(Image, Image.id == DetectionPass.image_id)
+                .where(Image.survey_id == survey_id)
+                .group_by(DetectionPass.model)
+            ).all()
+        stored = {name.upper(): name for name, _ in names}
+        if wanted.upper() in stored:
+            return stored[wanted.upper()]
+        if len(names) == 1:
+            return str(names[0][0])
+        return wanted
+
+    # -- sequences and time ------------------------------------------------------
+
+    def sequences(
+        self,
+        survey: SurveyRef,
+        gap_s: float = 60.0,
+        max_minutes: float = 15.0,
+        per_camera: bool = False,
+    ) -> SequenceReport:
+        """Group a survey's images into clusters (see :mod:`traptagger_lab.sequences`)."""
+        row = self.survey(survey)
+        params = SequenceParams(gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera)
+        with transaction(self.sessions) as session:
+            stored = session.get(Survey, row.id)
+            assert stored is not None
+            stored.settings = {**(stored.settings or {}), "sequences": params.model_dump()}
+        return cluster_survey(self.sessions, row.id, params)
+
+    def camera(self, survey: SurveyRef, camera: str) -> Camera:
+        """A camera by ``"SITE/CAMERA"``, or by camera name when that is unique in the survey.
+
+        Raises:
+            NotFoundError: if no camera (or more than one) matches.
+        """
+        row = self.survey(survey)
+        site_name, _, camera_name = camera.rpartition("/")
+        with self.sessions() as session:
+            query = (
+                select(Camera, Site.name)
+                .join(Site, Site.id == Camera.site_id)
+                .where(Site.survey_id == row.id, Camera.name == camera_name)
+            )
+            if site_name:
+                query = query.where(Site.name == site_name)
+            found = session.execute(query).all()
+            if len(found) == 1:
+                return found[0][0]
+            everything = session.execute(
+                select(Site.name, Camera.name)
+                .join(Camera, Camera.site_id == Site.id)
+                .where(Site.survey_id == row.id)
+                .order_by(Site.name, Camera.name)
+            ).all()
+        options = [f"{s}/{c}" for s, c in everything]
+        problem = "is ambiguous" if found else "does not exist"
+        raise NotFoundError(f"camera {camera!r} {problem} in {row.name!r}; cameras: {options}")
+
+    def set_clock_offset(self, survey: SurveyRef, camera: str, seconds: float) -> int:
+        """Set a camera's clock offset; re-clusters the survey if it was clustered.
+
+        Returns:
+            How many images got a new corrected timestamp.
+        """
+        row = self.survey(survey)
+        target = self.camera(row, camera)
+        with transaction(self.sessions) as session:
+            cam = session.get(Camera, target.id)
+            assert cam is not None
+            changed = clock.apply_offset(session, cam, seconds)
+        self._recluster_if_clustered(row)
+        return changed
+
+    def correct_clock(
+        self, survey: SurveyRef, image_path: str, true_time: dt.datetime | str
+    ) -> float:
+        """Set a camera's offset from one photo whose true capture time you know.
+
+        Returns:
+            The offset in seconds now applied to that photo's camera.
+        """
+        row = self.survey(survey)
+        when = dt.datetime.fromisoformat(true_time) if isinstance(true_time, str) else true_time
+        with self.sessions() as session:
+            image = session.scalar(
+                select(Image).where(
+                    Image.survey_id == row.id, Image.path_hash == path_digest(image_path)
+                )
+            )
+            if image is None:
+                raise NotFoundError(f"no image {image_path!r} in survey {row.name!r}")
+            if image.timestamp is None:
+                raise ConfigurationError(f"{image_path} has no recorded timestamp to correct from")
+            camera = session.get(Camera, image.camera_id)
+            site = session.get(Site, camera.site_id) if camera else None
+            assert camera is not None
+            assert site is not None
+            offset = clock.offset_from_reference(image.timestamp, when)
+        self.set_clock_offset(row, f"{site.name}/{camera.name}", offset)
+        return offset
+
+    def _recluster_if_clustered(self, survey: Survey) -> None:
+        with self.sessions() as session:
+            stored = session.get(Survey, survey.id)
+            params = (stored.settings or {}).get("sequences") if stored else None
+        if params:
+            cluster_survey(self.sessions, survey.id, SequenceParams(**params))
+
+    # -- sites -----------------------------------------------------------------
+
+    def import_site_coordinates(self, survey: SurveyRef, path: str) -> CoordinateTable:
+        """Set site coordinates from a CSV (site, latitude, longitude[, altitude]) or KML file.
+
+        Rows that cannot be read, and sites the survey does not have, are
+        logged and returned in ``problems``; the other rows are applied and
+        returned in ``coordinates``.
+        """
+        from fsspec.core import url_to_fs
+
+        from traptagger_lab.errors import InputFileError
+
+        row = self.survey(survey)
+        fs, fs_path = url_to_fs(path, **self.settings.fsspec_options(path))
+        table = read_coordinates(fs.cat_file(fs_path), path)
+        problems = list(table.problems)
+        applied = []
+        with transaction(self.sessions) as session:
+            sites = {
+                s.name: s for s in session.scalars(select(Site).where(Site.survey_id == row.id))
+            }
+            for coordinate in table.coordinates:
+                site = sites.get(coordinate.site)
+                if site is None:
+                    problems.append(
+                        InputFileError(path, f"no site {coordinate.site!r} in {row.name!r}")
+                    )
+                    continue
+                site.latitude = coordinate.latitude
+                site.longitude = coordinate.longitude
+                site.altitude = coordinate.altitude
+                applied.append(coordinate)
+        for problem in problems:
+            log.warning("%s", problem)
+        return CoordinateTable(applied, problems)
+
+    def sites(self, survey: SurveyRef) -> pd.DataFrame:
+        """Sites with coordinates and camera/image counts."""
+        from sqlalchemy import func
+
+        row = self.survey(survey)
+        with self.sessions() as session:
+            query = (
+                select(
+                    Site.name.label("site"),
+                    Site.latitude,
+                    Site.longitude,
+                    Site.altitude,
+                    func.count(func.distinct(Camera.id)).label("cameras"),
+                    func.count(Image.id).label("images"),
+                    func.min(Image.corrected_timestamp).label("first"),
+                    func.max(Image.corrected_timestamp).label("last"),
+                )
+                .join(Camera, Camera.site_id == Site.id, isouter=True)
+                .join(Image, Image.camera_id == Camera.id, isouter=True)
+                .where(Site.survey_id == row.id)
+                .group_by(Site.id, Site.name, Site.latitude, Site.longitude, Site.altitude)
+                .order_by(Site.name)
+            )
+            return pd.DataFrame(session.execute(query).mappings().all())
+
+    # -- tables ----------------------------------------------------------------
+
+    def images(self, survey: SurveyRef, include_failures: bool = True) -> pd.DataFrame:
+        """One row per image (path, site, camera, times, hash, cluster, failure reason...)."""
+        row = self.survey(survey)
+        with self.sessions() as session:
+            return tables.images_frame(session, row.id, include_failures)
+
+    def status_counts(self, survey: SurveyRef) -> dict[str, Any]:
+        """Where a survey stands, as nested plain numbers (what ``status --json`` prints)."""
+        row = self.survey(survey)
+        with self.sessions() as session:
+            return tables.status_counts(session, row.id)
+
+    def status(self, survey: SurveyRef) -> pd.DataFrame:
+        """Where a survey stands, as a ``metric`` -> ``value`` table."""
+        return tables.status_frame(self.status_counts(survey))
+
+    def thumbnail(self, image_id: int, size: str = "thumbnail") -> bytes:
+        """The JPEG bytes of an image's ``thumbnail`` or ``compressed`` copy."""
+        with self.sessions() as session:
+            image = session.get(Image, image_id)
+            if image is None:
+                raise NotFoundError(f"no image with id {image_id}")
+            key = image.thumbnail_key if size == "thumbnail" else image.compressed_key
+        if key is None:
+            raise NotFoundError(f"image {image_id} has no {size} copy")
+        return self.store.get(key)
+
+
+def open_lab(workspace: str | None = None, client: Any | None = None, **overrides: Any) -> Lab:
+    """Open (creating or upgrading) a workspace.
+
+    Args:
+        workspace: Folder for the embedded defaults; ``TRAPTAGGER_WORKSPACE`` or
+            ``./workspace`` when omitted.
+        client: A Dask client to use for every stage (otherwise one is made on demand).
+        **overrides: Any :class:`~traptagger_lab.settings.Settings` field.
+    """
+    if workspace is not None:
+        overrides["workspace"] = workspace
+    settings = Settings(**overrides)
+    return Lab(settings, client=client)

@@ -1,0 +1,86 @@
+"""Pictures of a survey for notebooks: a timeline per camera, a site map, cluster thumbnails."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from traptagger_lab.lab import Lab
+
+
+def _pyplot() -> Any:
+    """pyplot, imported on first use (matplotlib picks Agg when there is no display)."""
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def timeline(images: pd.DataFrame, title: str = "Images per camera") -> Figure:
+    """One row per camera, one tick per image at its corrected time: gaps and bursts at a glance."""
+    plt = _pyplot()
+    timed = images.dropna(subset=["corrected_timestamp"]).copy()
+    timed["camera_label"] = timed["site"].astype(str) + "/" + timed["camera"].astype(str)
+    cameras = sorted(timed["camera_label"].unique())
+    fig, ax = plt.subplots(figsize=(10, 0.5 + 0.45 * max(1, len(cameras))))
+    for row, camera in enumerate(cameras):
+        times = timed.loc[timed["camera_label"] == camera, "corrected_timestamp"]
+        ax.plot(times, [row] * len(times), "|", markersize=14, markeredgewidth=1.5)
+    ax.set_yticks(range(len(cameras)), cameras)
+    ax.set_ylim(-0.7, len(cameras) - 0.3)
+    ax.set_xlabel("corrected capture time")
+    ax.set_title(title)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def site_map(sites: pd.DataFrame, size_by: str = "images") -> Figure:
+    """Sites at their coordinates, sized by ``size_by`` (sites without coordinates are listed)."""
+    plt = _pyplot()
+    located = sites.dropna(subset=["latitude", "longitude"])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    if len(located):
+        sizes = 40 + 400 * located[size_by] / max(1, located[size_by].max())
+        ax.scatter(located["longitude"], located["latitude"], s=sizes, alpha=0.6)
+        for _, site in located.iterrows():
+            ax.annotate(str(site["site"]), (site["longitude"], site["latitude"]), fontsize=9)
+    missing = sorted(set(sites["site"]) - set(located["site"]))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    ax.set_title(
+        f"Sites ({size_by})" + (f"; no coordinates: {', '.join(missing)}" if missing else "")
+    )
+    fig.tight_layout()
+    return fig
+
+
+def cluster_thumbnails(
+    lab: Lab, images: pd.DataFrame, cluster_ids: list[int], per_row: int = 5
+) -> Figure:
+    """A row of thumbnails for each cluster, labelled with site, camera and time."""
+    from PIL import Image
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        len(cluster_ids), per_row, figsize=(2.4 * per_row, 1.9 * len(cluster_ids)), squeeze=False
+    )
+    for row, cluster_id in enumerate(cluster_ids):
+        members = images[images["cluster_id"] == cluster_id].sort_values("corrected_timestamp")
+        for col in range(per_row):
+            ax = axes[row][col]
+            ax.axis("off")
+            if col >= len(members):
+                continue
+            member = members.iloc[col]
+            picture = Image.open(BytesIO(lab.thumbnail(int(member["image_id"]))))
+            ax.imshow(picture)
+            when = member["corrected_timestamp"]
+            stamp = when.strftime("%m-%d %H:%M:%S") if pd.notna(when) else "no time"
+            ax.set_title(f"{member['site']}/{member['camera']} {stamp}", fontsize=7)
+    fig.tight_layout()
+    return fig

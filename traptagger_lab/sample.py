@@ -1,0 +1,333 @@
+"""Generate a small, realistic-looking camera-trap survey for demos and self-contained tests.
+
+The survey has the layout of a real one (``SITE/CAMERA/IMG_0001.JPG``), bursts
+of 3-5 shots a second or two apart, empty triggers (wind, heat), night shots
+in infrared grey, a burned-in data strip, EXIF DateTimeOriginal, Make, Model
+and GPS, one short video, and the problem files that real surveys contain: a
+zero-byte file, a truncated JPEG, a text file named ``.JPG``, a photo with no
+EXIF, a duplicate with edited EXIF, and a photo outside any site folder.
+
+``sample_truth.csv`` at the root lists what each generated photo shows, so
+later stages (detection, annotation, results) can be checked against it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+SPECIES = {
+    # name: (body colour, size as a share of the frame width, has stripes)
+    "impala": ((170, 110, 60), 0.16, False),
+    "zebra": ((235, 235, 235), 0.2, True),
+    "warthog": ((95, 80, 70), 0.12, False),
+    "elephant": ((120, 118, 115), 0.34, False),
+    "hyaena": ((150, 130, 95), 0.14, False),
+}
+MAKE, MODEL = "TrapTagger Lab", "SampleCam 2"
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """What to generate. The defaults make about 80 photos in a few seconds."""
+
+    sites: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("Site01", ("CamA", "CamB")),
+        ("Site02", ("CamA",)),
+        ("Site03", ("CamA",)),
+    )
+    bursts_per_camera: int = 6
+    width: int = 1280
+    height: int = 960
+    start: dt.datetime = dt.datetime(2024, 3, 1, 6, 0, 0)
+    seed: int = 7
+    broken_files: bool = True
+    video: bool = True
+
+
+@dataclass
+class SampleSurvey:
+    """Where a sample survey was written and what a correct ingest must find in it."""
+
+    root: Path
+    photos: list[str] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    without_timestamp: list[str] = field(default_factory=list)
+    bursts: int = 0
+
+    @property
+    def expected_failures(self) -> Counter[str]:
+        """How many files a correct ingest reports, by reason."""
+        return Counter(self.failures.values())
+
+
+def _exif(when: dt.datetime | None, latlon: tuple[float, float] | None, make: str = MAKE) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = make
+    exif[0x0110] = MODEL
+    if when is not None:
+        stamp = when.strftime("%Y:%m:%d %H:%M:%S")
+        exif[0x0132] = stamp
+        exif.get_ifd(0x8769)[0x9003] = stamp
+        exif.get_ifd(0x8769)[0x9004] = stamp
+    if latlon is not None:
+        lat, lon = latlon
+        gps = exif.get_ifd(0x8825)
+        gps[1] = "N" if lat >= 0 else "S"
+        gps[2] = _dms(abs(lat))
+        gps[3] = "E" if lon >= 0 else "W"
+        gps[4] = _dms(abs(lon))
+    return exif.tobytes()
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
+    return (float(degrees), float(minutes), seconds)
+
+
+def _background(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A fixed scene for one camera: sky, horizon, grass texture, trees and rocks."""
+    horizon = int(height * rng.uniform(0.3, 0.45))
+    sky = np.linspace([150, 185, 215], [205, 220, 230], horizon)[:, None, :]
+    ground_rows = height - horizon
+    ground = np.linspace([135, 125, 80], [95, 85, 55], ground_rows)[:, None, :]
+    pixels = np.concatenate(
+        [np.repeat(sky, width, axis=1), np.repeat(ground, width, axis=1)], axis=0
+    )
+    pixels[horizon:] += rng.normal(0, 14, (ground_rows, width, 1))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(2, 6))):
+        x = int(rng.uniform(0, width))
+        top = horizon - int(rng.uniform(0.05, 0.25) * height)
+        draw.rectangle([x - 6, min(top + 40, horizon), x + 6, horizon + 10], fill=(70, 55, 40))
+        radius = int(rng.uniform(0.05, 0.12) * width)
+        green = (int(rng.integers(40, 80)), int(rng.integers(80, 120)), int(rng.integers(30, 60)))
+        draw.ellipse([x - radius, top - radius // 2, x + radius, top + radius], fill=green)
+    for _ in range(int(rng.integers(1, 4))):
+        x, y = int(rng.uniform(0, width)), int(rng.uniform(horizon + 40, height - 40))
+        r = int(rng.uniform(0.02, 0.05) * width)
+        draw.ellipse([x - r, y - r // 2, x + r, y + r // 2], fill=(128, 124, 118))
+    return image.filter(ImageFilter.GaussianBlur(1.2))
+
+
+def _animal(
+    draw: ImageDraw.ImageDraw, species: str, cx: float, cy: float, width: int, facing: int
+) -> None:
+    colour, share, stripes = SPECIES[species]
+    body_w = share * width
+    body_h = body_w * 0.5
+    left, top = cx - body_w / 2, cy - body_h / 2
+    leg = body_h * 0.9
+    for offset in (0.15, 0.3, 0.7, 0.85):
+        x = left + offset * body_w
+        draw.rectangle([x - body_w * 0.03, cy, x + body_w * 0.03, cy + leg], fill=colour)
+    draw.ellipse([left, top, left + body_w, top + body_h], fill=colour)
+    head_x = left + body_w if facing > 0 else left
+    draw.ellipse(
+        [head_x - body_h * 0.35, top - body_h * 0.45, head_x + body_h * 0.35, top + body_h * 0.2],
+        fill=colour,
+    )
+    if stripes:
+        for i in range(1, 8):
+            x = left + i * body_w / 8
+            draw.line(
+                [x, top + 4, x, top + body_h - 4], fill=(20, 20, 20), width=max(2, int(body_w / 40))
+            )
+
+
+def _data_strip(image: Image.Image, when: dt.datetime, camera: str) -> None:
+    draw = ImageDraw.Draw(image)
+    strip = max(16, image.height // 30)
+    draw.rectangle([0, image.height - strip, image.width, image.height], fill=(0, 0, 0))
+    text = f"{camera}  {when:%Y-%m-%d %H:%M:%S}  23C"
+    draw.text((8, image.height - strip + 2), text, fill=(255, 255, 255))
+
+
+def _photo(
+    background: Image.Image,
+    rng: np.random.Generator,
+    animals: list[tuple[str, float, float, int]],
+    when: dt.datetime,
+    camera: str,
+) -> Image.Image:
+    image = background.copy()
+    draw = ImageDraw.Draw(image)
+    for species, cx, cy, facing in animals:
+        _animal(draw, species, cx, cy, image.width, facing)
+    night = when.hour < 6 or when.hour >= 19
+    if night:
+        grey = np.asarray(image.convert("L"), dtype=np.float32) * 0.55 + 20
+        grey += rng.normal(0, 9, grey.shape)
+        image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
+    _data_strip(image, when, camera)
+    return image
+
+
+def _jpeg(image: Image.Image, exif: bytes | None, quality: int = 88) -> bytes:
+    buffer = BytesIO()
+    if exif is None:
+        image.save(buffer, "JPEG", quality=quality)
+    else:
+        image.save(buffer, "JPEG", quality=quality, exif=exif)
+    return buffer.getvalue()
+
+
+def _write_video(path: Path, background: Image.Image, when: dt.datetime, seconds: int = 6) -> None:
+    import av
+
+    fps = 5
+    size = (320, 240)
+    with av.open(str(path), mode="w", format="mp4") as container:
+        container.metadata["creation_time"] = when.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        base = background.resize(size)
+        for index in range(seconds * fps):
+            frame_image = base.copy()
+            _animal(ImageDraw.Draw(frame_image), "warthog", 40 + index * 8, 170, size[0], 1)
+            frame = av.VideoFrame.from_image(frame_image)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> SampleSurvey:
+    """Write a sample survey under ``root`` (created if needed) and describe it.
+
+    Deterministic for a given ``spec`` (same seed, same files).
+    """
+    spec = spec or SampleSpec()
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(spec.seed)
+    pyrng = random.Random(spec.seed)
+    survey = SampleSurvey(root=root)
+    truth: list[dict[str, object]] = []
+    backgrounds: dict[str, Image.Image] = {}
+    for site_index, (site, cameras) in enumerate(spec.sites):
+        latlon = (-24.0 - site_index * 0.05, 31.5 + site_index * 0.04)
+        for camera in cameras:
+            folder = root / site / camera
+            folder.mkdir(parents=True, exist_ok=True)
+            background = _background(rng, spec.width, spec.height)
+            backgrounds[f"{site}/{camera}"] = background
+            when = spec.start + dt.timedelta(minutes=pyrng.randint(0, 180))
+            number = 1
+            for _burst in range(spec.bursts_per_camera):
+                when += dt.timedelta(seconds=round(pyrng.uniform(2, 14) * 3600))
+                shots = pyrng.randint(3, 5)
+                empty = pyrng.random() < 0.25
+                species = pyrng.choice(sorted(SPECIES))
+                herd = 0 if empty else pyrng.choice([1, 1, 1, 2, 3])
+                positions = [
+                    (pyrng.uniform(0.15, 0.85) * spec.width, pyrng.uniform(0.6, 0.8) * spec.height)
+                    for _ in range(herd)
+                ]
+                facing = pyrng.choice([-1, 1])
+                stamp = when
+                for shot in range(shots):
+                    if shot:
+                        stamp += dt.timedelta(seconds=pyrng.choice([1, 1, 2]))
+                    step = shot * 0.03 * spec.width * facing
+                    animals = [(species, x + step, y, facing) for x, y in positions]
+                    image = _photo(background, rng, animals, stamp, camera)
+                    relative = f"{site}/{camera}/IMG_{number:04d}.JPG"
+                    (root / relative).write_bytes(_jpeg(image, _exif(stamp, latlon)))
+                    survey.photos.append(relative)
+                    truth.append(
+                        {
+                            "path": relative,
+                            "site": site,
+                            "camera": camera,
+                            "timestamp": stamp.isoformat(sep=" "),
+                            "burst": survey.bursts,
+                            "species": species if herd else "none",
+                            "count": herd,
+                        }
+                    )
+                    number += 1
+                survey.bursts += 1
+    if spec.broken_files:
+        _add_problem_files(root, survey, rng, backgrounds, spec)
+    if spec.video:
+        relative = f"{spec.sites[-1][0]}/{spec.sites[-1][1][0]}/VID_0001.MP4"
+        _write_video(
+            root / relative,
+            backgrounds[f"{spec.sites[-1][0]}/{spec.sites[-1][1][0]}"],
+            spec.start + dt.timedelta(days=2, hours=3),
+        )
+        survey.videos.append(relative)
+    with (root / "sample_truth.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["path", "site", "camera", "timestamp", "burst", "species", "count"]
+        )
+        writer.writeheader()
+        writer.writerows(truth)
+    return survey
+
+
+def _add_problem_files(
+    root: Path,
+    survey: SampleSurvey,
+    rng: np.random.Generator,
+    backgrounds: dict[str, Image.Image],
+    spec: SampleSpec,
+) -> None:
+    site, cameras = spec.sites[0]
+    folder = root / site / cameras[0]
+    (folder / "IMG_9990.JPG").write_bytes(b"")
+    survey.failures[f"{site}/{cameras[0]}/IMG_9990.JPG"] = "empty_file"
+    first = (root / survey.photos[0]).read_bytes()
+    (folder / "IMG_9991.JPG").write_bytes(first[: len(first) // 2])
+    survey.failures[f"{site}/{cameras[0]}/IMG_9991.JPG"] = "truncated"
+    (folder / "IMG_9992.JPG").write_text("this is a note, not a photo\n")
+    survey.failures[f"{site}/{cameras[0]}/IMG_9992.JPG"] = "not_an_image"
+    # The same photo again with edited EXIF (clock fixed, make changed): a duplicate.
+    original = survey.photos[1]
+    pixels_untouched = _replace_exif(
+        (root / original).read_bytes(),
+        _exif(spec.start + dt.timedelta(days=365), None, make="Edited"),
+    )
+    duplicate = f"{site}/{cameras[-1]}/IMG_9993.JPG"
+    (root / duplicate).write_bytes(pixels_untouched)
+    survey.failures[duplicate] = "duplicate"
+    # A photo without any EXIF: kept, flagged as having no timestamp.
+    no_exif = f"{spec.sites[1][0]}/{spec.sites[1][1][0]}/IMG_9994.JPG"
+    background = backgrounds[f"{spec.sites[1][0]}/{spec.sites[1][1][0]}"]
+    (root / no_exif).write_bytes(_jpeg(background, None))
+    survey.photos.append(no_exif)
+    survey.without_timestamp.append(no_exif)
+    # A photo lying at the root, outside any site folder.
+    (root / "stray_photo.jpg").write_bytes(
+        _jpeg(background.resize((320, 240)), _exif(spec.start, None))
+    )
+    survey.failures["stray_photo.jpg"] = "no_site"
+    # A thumbnail cache folder that ingest must ignore.
+    hidden = folder / ".thumbnails"
+    hidden.mkdir(exist_ok=True)
+    (hidden / "IMG_0001.JPG").write_bytes(first)
+
+
+def _replace_exif(jpeg: bytes, exif: bytes) -> bytes:
+    """The same JPEG (byte-identical image data) with its APP1 EXIF segment replaced."""
+    assert jpeg[:2] == b"\xff\xd8"
+    pos = 2
+    while jpeg[pos] == 0xFF and 0xE0 <= jpeg[pos + 1] <= 0xEF:
+        length = int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
+        pos += 2 + length
+    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif  # exif starts with "Exif\0\0"
+    return b"\xff\xd8" + segment + jpeg[pos:]

@@ -1,0 +1,250 @@
+"""Images -> clusters (sequences): per site, by capture-time gap.
+
+Within a site (or a camera, with ``per_camera=True``) images sorted by
+corrected time form one cluster while each is at most ``gap_s`` seconds after
+the previous one; a run longer than ``max_minutes`` is split. An image
+without a timestamp is a cluster of its own, and so is each video's set of
+stills.
+
+Re-clustering is deterministic. A cluster whose members did not change keeps
+its id (and everything attached to it). A cluster that was split or merged is
+retired, not deleted, and its annotations are carried to every new cluster
+holding one of its images, so no label is lost and each stays on the images
+it was made on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from traptagger_lab.db.engine import chunks, transaction
+from traptagger_lab.db.models import (
+    Annotation,
+    Camera,
+    Cluster,
+    Image,
+    Site,
+)
+from traptagger_lab.runs import add_counts, finish_run, start_run
+
+
+class SequenceParams(BaseModel):
+    """How images are grouped into clusters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gap_s: float = Field(default=60.0, gt=0, description="Largest gap inside a cluster (seconds).")
+    max_minutes: float = Field(default=15.0, gt=0, description="Longest cluster before a split.")
+    per_camera: bool = Field(default=False, description="Cluster each camera separately.")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """The facts about one image that clustering needs."""
+
+    image_id: int
+    site_id: int
+    camera_id: int
+    video_id: int | None
+    time: dt.datetime | None
+    path: str
+
+
+def group_shots(shots: Iterable[Shot], params: SequenceParams) -> list[list[Shot]]:
+    """The pure core: shots of one site -> ordered groups (each a cluster)."""
+    by_key: dict[Any, list[Shot]] = defaultdict(list)
+    groups: list[list[Shot]] = []
+    videos: dict[int, list[Shot]] = defaultdict(list)
+    for shot in shots:
+        if shot.video_id is not None:
+            videos[shot.video_id].append(shot)
+        elif shot.time is None:
+            groups.append([shot])
+        else:
+            by_key[(shot.site_id, shot.camera_id if params.per_camera else None)].append(shot)
+    gap = dt.timedelta(seconds=params.gap_s)
+    longest = dt.timedelta(minutes=params.max_minutes)
+    for key in sorted(by_key, key=lambda k: (k[0], k[1] or 0)):
+        ordered = sorted(by_key[key], key=lambda s: (s.time, s.path))
+        current: list[Shot] = []
+        for shot in ordered:
+            assert shot.time is not None
+            if current and (
+                shot.time - current[-1].time > gap  # type: ignore[operator]
+                or shot.time - current[0].time > longest  # type: ignore[operator]
+            ):
+                groups.append(current)
+                current = []
+            current.append(shot)
+        if current:
+            groups.append(current)
+    groups.extend(sorted(videos[v], key=lambda s: s.path) for v in sorted(videos))
+    groups.sort(key=lambda g: (g[0].time or dt.datetime.max, g[0].path))
+    return groups
+
+
+def members_hash(image_ids: Sequence[int]) -> str:
+    """A signature of a cluster's members: the same images give the same signature."""
+    text = ",".join(str(i) for i in sorted(image_ids))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+@dataclass
+class SequenceReport:
+    """What a clustering run did."""
+
+    clusters: int = 0
+    kept: int = 0
+    created: int = 0
+    retired: int = 0
+    deleted: int = 0
+    annotations_carried: int = 0
+
+
+def _site_shots(session: Session, site_id: int) -> list[Shot]:
+    rows = session.execute(
+        select(Image.id, Image.camera_id, Image.video_id, Image.corrected_timestamp, Image.path)
+        .join(Camera, Camera.id == Image.camera_id)
+        .where(Camera.site_id == site_id)
+    ).all()
+    return [Shot(r[0], site_id, r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def _cluster_site(
+    session: Session, survey_id: int, site_id: int, params: SequenceParams, run_id: int
+) -> SequenceReport:
+    report = SequenceReport()
+    shots = _site_shots(session, site_id)
+    old_of_image = _image_clusters(session, [s.image_id for s in shots])
+    old_clusters = {
+        c.members_hash: c
+        for c in session.scalars(
+            select(Cluster).where(Cluster.site_id == site_id, Cluster.active.is_(True))
+        )
+    }
+    new_of_image: dict[int, int] = {}
+    for group in group_shots(shots, params):
+        ids = [s.image_id for s in group]
+        signature = members_hash(ids)
+        cluster = old_clusters.pop(signature, None)
+        if cluster is None:
+            times = [s.time for s in group if s.time is not None]
+            cluster = Cluster(
+                survey_id=survey_id,
+                site_id=site_id,
+                camera_id=group[0].camera_id if params.per_camera or group[0].video_id else None,
+                video_id=group[0].video_id,
+                start=min(times) if times else None,
+                end=max(times) if times else None,
+                image_count=len(ids),
+                members_hash=signature,
+                active=True,
+                run_id=run_id,
+            )
+            session.add(cluster)
+            session.flush()
+            report.created += 1
+        else:
+            report.kept += 1
+        report.clusters += 1
+        new_of_image.update((i, cluster.id) for i in ids)
+    changes = [
+        {"id": i, "cluster_id": c} for i, c in new_of_image.items() if old_of_image.get(i) != c
+    ]
+    if changes:
+        session.execute(update(Image), changes)
+    _retire(session, old_clusters.values(), old_of_image, new_of_image, report)
+    return report
+
+
+def _image_clusters(session: Session, image_ids: list[int]) -> dict[int, int]:
+    """Current cluster of each image that has one."""
+    found: dict[int, int] = {}
+    for part in chunks(image_ids):
+        rows = session.execute(
+            select(Image.id, Image.cluster_id).where(
+                Image.id.in_(part), Image.cluster_id.is_not(None)
+            )
+        ).all()
+        found.update((r[0], r[1]) for r in rows if r[1] is not None)
+    return found
+
+
+def _retire(
+    session: Session,
+    replaced: Iterable[Cluster],
+    old_of_image: dict[int, int],
+    new_of_image: dict[int, int],
+    report: SequenceReport,
+) -> None:
+    """Retire replaced clusters; carry their annotations to the clusters holding their images."""
+    carried: set[tuple[int, int]] = set()
+    images_of_old: dict[int, set[int]] = defaultdict(set)
+    for image_id, cluster_id in old_of_image.items():
+        images_of_old[cluster_id].add(image_id)
+    for cluster in replaced:
+        annotations = session.scalars(
+            select(Annotation).where(
+                Annotation.cluster_id == cluster.id, Annotation.active.is_(True)
+            )
+        ).all()
+        if not annotations:
+            session.execute(delete(Cluster).where(Cluster.id == cluster.id))
+            report.deleted += 1
+            continue
+        targets = sorted({new_of_image[i] for i in images_of_old[cluster.id] if i in new_of_image})
+        copies = []
+        for a in annotations:
+            root = a.carried_from_id or a.id  # the annotation as the person made it
+            for target in targets:
+                if (target, root) in carried:
+                    continue  # merged pieces of one labelled cluster carry one label, not several
+                carried.add((target, root))
+                copies.append(
+                    {
+                        "task_id": a.task_id,
+                        "cluster_id": target,
+                        "detection_id": a.detection_id,
+                        "label_id": a.label_id,
+                        "job_id": a.job_id,
+                        "previous_id": None,
+                        "carried_from_id": root,
+                        "annotator": a.annotator,
+                        "count": a.count,
+                        "note": a.note,
+                        "active": True,
+                        "created_at": a.created_at,
+                    }
+                )
+        if copies:
+            session.execute(insert(Annotation), copies)
+        for annotation in annotations:
+            annotation.active = False
+        cluster.active = False
+        report.retired += 1
+        report.annotations_carried += len(copies)
+
+
+def cluster_survey(
+    sessions: sessionmaker[Session], survey_id: int, params: SequenceParams
+) -> SequenceReport:
+    """(Re-)cluster every site of a survey; one transaction per site."""
+    with transaction(sessions) as session:
+        run = start_run(session, survey_id, "sequences", params.model_dump())
+        site_ids = list(session.scalars(select(Site.id).where(Site.survey_id == survey_id)))
+    total = SequenceReport()
+    for site_id in site_ids:
+        with transaction(sessions) as session:
+            part = _cluster_site(session, survey_id, site_id, params, run.id)
+        add_counts(total, part)
+    finish_run(sessions, run.id, dict(vars(total)))
+    return total

@@ -1,0 +1,100 @@
+"""The blob store: derived files (compressed copies, thumbnails, video stills) on fsspec.
+
+A store is a root URL (a local folder by default, ``s3://bucket/prefix`` in
+the cloud) and keys below it. It is a small frozen record so it can travel to
+Dask workers, which open their own filesystem from it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+from fsspec.core import url_to_fs
+
+from traptagger_lab.errors import ConfigurationError
+
+
+def _fs(url: str, options: dict[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:
+    try:
+        return url_to_fs(url, **options)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(f"cannot open storage {url!r}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class BlobStore:
+    """Keys under a root URL, read and written through fsspec.
+
+    Args:
+        url: A local folder or a remote URL such as ``s3://bucket/prefix``.
+        options: fsspec options (for S3: ``client_kwargs={'endpoint_url': ...}``, ``key``...).
+    """
+
+    url: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem (fsspec caches instances, so this is cheap)."""
+        return _fs(self.url, self.options)[0]
+
+    @property
+    def root(self) -> str:
+        """The root path as the filesystem names it (no protocol)."""
+        return _fs(self.url, self.options)[1].rstrip("/")
+
+    def path(self, key: str) -> str:
+        """The filesystem path of ``key``; keys may not climb out of the root."""
+        clean = posixpath.normpath(key.lstrip("/"))
+        if clean.startswith("..") or clean == ".":
+            raise ValueError(f"blob key escapes the store: {key!r}")
+        return f"{self.root}/{clean}"
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` (whole-object write; parents created as needed)."""
+        fs = self.fs
+        path = self.path(key)
+        if not _is_object_store(fs):
+            fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        fs.pipe_file(path, data)
+
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``."""
+        data: bytes = self.fs.cat_file(self.path(key))
+        return data
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+        return bool(self.fs.exists(self.path(key)))
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        fs = self.fs
+        path = self.path(key)
+        if fs.exists(path):
+            fs.rm_file(path)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix``, sorted."""
+        fs = self.fs
+        base = self.path(prefix) if prefix else self.root
+        if not fs.exists(base):
+            return []
+        found = fs.find(base)
+        strip = len(self.root) + 1
+        return sorted(p[strip:] for p in found)
+
+    def url_of(self, key: str) -> str:
+        """A URL for ``key`` that fsspec (and people) can open."""
+        protocol = self.fs.protocol
+        name = protocol[0] if isinstance(protocol, tuple) else protocol
+        path = self.path(key)
+        return path if name in ("file", "local") else f"{name}://{path}"
+
+
+def _is_object_store(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return any(p in ("s3", "s3a", "gs", "gcs", "az", "abfs") for p in protocol)

@@ -1,0 +1,304 @@
+"""ClusterTagger: label a task's clusters with hotkeys, as fast as people can look.
+
+The widget shows a cluster's compressed photos with the relevant detection
+boxes drawn, one label button per label (its hotkey on the button), tag
+toggles and a note. Pressing a label's key labels the cluster and moves on;
+with "several species" ticked, keys collect labels and Enter submits them.
+``u`` goes back to the previous cluster (labelling it again is a correction,
+history kept), ``n`` skips, the arrow keys flip through the photos. The next
+clusters are drawn in a background thread so they appear without waiting.
+In AI-check tasks the AI's species is preselected and in empty-review tasks
+"Nothing" is: Enter confirms, a species key corrects. All state changes go
+through library calls (``lab.annotate``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from io import BytesIO
+from typing import Any, ClassVar
+
+import ipywidgets as widgets
+from PIL import Image, ImageDraw
+from sqlalchemy import func, select
+
+from traptagger_lab.db.models import Image as ImageRow
+from traptagger_lab.db.models import Job, Survey
+from traptagger_lab.detect.relevance import relevant_detections
+
+TUTORIAL = (
+    "<div style='border:1px solid #ccc;padding:8px;background:#f7f7f7'>"
+    "<b>How to annotate</b><ul>"
+    "<li>Look through the photos of the sequence (arrow keys), then press the key of the "
+    "species you see. Boxes show what the AI found; it can be wrong.</li>"
+    "<li>Nothing there? Press the key of <i>Nothing</i>. "
+    "Camera fell over? <i>Knocked down</i>.</li>"
+    "<li>Several species: tick <i>several species</i>, press their keys, then Enter.</li>"
+    "<li><b>u</b> goes back one sequence, <b>n</b> skips it. Tags (juvenile...) are toggles.</li>"
+    "</ul></div>"
+)
+
+
+class ClusterTagger(widgets.VBox):
+    """Work through jobs of a task as one annotator."""
+
+    NAV_KEYS: ClassVar[dict[str, str]] = {
+        "u": "back",
+        "n": "skip",
+        "Enter": "done",
+        "ArrowRight": "next_photo",
+        "ArrowLeft": "previous_photo",
+    }
+
+    def __init__(
+        self, lab: Any, task: Any, annotator: str, job_size: int = 10, width: int = 800
+    ) -> None:
+        self.lab = lab
+        self.task = lab.tasks.get(task)
+        self.annotator = annotator
+        self.job_size = job_size
+        self.width = width
+        self.job: Any = None
+        self.position = 0
+        self.photo = 0
+        self.selected: list[str] = []
+        self.submitted = 0
+        self.ai_check = self.task.kind == "ai_check"
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._rendered: dict[int, Future[list[bytes]]] = {}
+        labels = list(lab.tasks.label_defs(self.task))
+        self.hotkeys = {d.hotkey: d.name for d in labels if d.hotkey and not d.is_tag}
+        self.species = [d.name for d in labels if not d.is_tag]
+        self.tutorial = widgets.HTML(TUTORIAL if self._first_job() else "")
+        self.title = widgets.HTML()
+        self.picture = widgets.Image(format="jpeg", width=width)
+        self.strip = widgets.HTML()
+        self.multi = widgets.Checkbox(description="several species", value=False)
+        self.label_buttons = [
+            widgets.Button(description=f"{d.name} ({d.hotkey})" if d.hotkey else d.name)
+            for d in labels
+            if not d.is_tag
+        ]
+        for button, d in zip(self.label_buttons, [d for d in labels if not d.is_tag], strict=True):
+            button.on_click(lambda _, name=d.name: self.choose(name))
+        self.tags = [widgets.ToggleButton(description=d.name) for d in labels if d.is_tag]
+        self.note = widgets.Text(placeholder="note (optional)")
+        self.status = widgets.HTML()
+        controls = widgets.HBox(
+            [
+                self._button("◀ back (u)", self.back),
+                self._button("skip (n)", self.skip),
+                self._button("done (Enter)", self.done),
+                self.multi,
+            ]
+        )
+        super().__init__(
+            [
+                self.tutorial,
+                self.title,
+                self.picture,
+                self.strip,
+                widgets.HBox(self.label_buttons, layout=widgets.Layout(flex_flow="row wrap")),
+                widgets.HBox(self.tags),
+                self.note,
+                controls,
+                self.status,
+            ]
+        )
+        self._listen_for_keys()
+        self._next_job()
+
+    # -- what the annotator does ---------------------------------------------------------
+
+    @property
+    def cluster(self) -> int | None:
+        """The cluster on screen (None when the task has no work left)."""
+        if self.job is None or self.position >= len(self.job.clusters):
+            return None
+        return int(self.job.clusters[self.position])
+
+    def press(self, key: str) -> None:
+        """Handle a key: a label's hotkey, or u / n / Enter / arrows."""
+        action = self.NAV_KEYS.get(key)
+        if action is not None:
+            getattr(self, action)()
+        elif key.lower() in self.hotkeys:
+            self.choose(self.hotkeys[key.lower()])
+
+    def choose(self, label: str) -> None:
+        """Pick a label: submits at once, or collects it when several species are allowed."""
+        if self.cluster is None:
+            return
+        if self.multi.value:
+            if label not in self.selected:
+                self.selected.append(label)
+            self._show_status(f"selected: {', '.join(self.selected)} (Enter to submit)")
+            return
+        self.selected = [label]
+        self.done()
+
+    def done(self) -> None:
+        """Submit the selected labels (and tags, note) for the cluster and go to the next."""
+        if self.cluster is None or not self.selected:
+            return
+        tags = [t.description for t in self.tags if t.value]
+        self.lab.annotate.submit(
+            self.job, self.cluster, labels=self.selected, tags=tags, note=self.note.value or None
+        )
+        self.submitted += 1
+        self._advance(1)
+
+    def skip(self) -> None:
+        """Leave this cluster without a label (it goes back to the pool with the job)."""
+        self._advance(1)
+
+    def back(self) -> None:
+        """Return to the previous cluster of the job (to correct it)."""
+        if self.job is not None and self.position > 0:
+            self._advance(-1)
+
+    def next_photo(self) -> None:
+        """Show the next photo of the cluster."""
+        self.photo += 1
+        self._show()
+
+    def previous_photo(self) -> None:
+        """Show the previous photo of the cluster."""
+        self.photo = max(0, self.photo - 1)
+        self._show()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _button(self, text: str, action: Any) -> widgets.Button:
+        button = widgets.Button(description=text)
+        button.on_click(lambda _: action())
+        return button
+
+    def _first_job(self) -> bool:
+        with self.lab.sessions() as session:
+            return not session.scalar(
+                select(func.count()).select_from(Job).where(Job.annotator == self.annotator)
+            )
+
+    def _listen_for_keys(self) -> None:
+        try:
+            from ipyevents import Event
+        except ImportError:
+            return
+        self._events = Event(source=self, watched_events=["keydown"], prevent_default_action=True)
+        self._events.on_dom_event(lambda event: self.press(str(event.get("key", ""))))
+
+    def _advance(self, step: int) -> None:
+        self.position += step
+        self.photo = 0
+        self.selected = []
+        self.note.value = ""
+        for tag in self.tags:
+            tag.value = False
+        if self.position >= len(self.job.clusters):
+            self.lab.annotate.release(self.job)  # skipped clusters go back to the pool
+            self._next_job()
+            return
+        self._show()
+
+    def _next_job(self) -> None:
+        self.job = self.lab.annotate.next_job(self.task, self.annotator, size=self.job_size)
+        self.position = 0
+        self._rendered.clear()
+        self._show()
+
+    def _render(self, cluster_id: int) -> list[bytes]:
+        """The cluster's photos as JPEG bytes with relevant boxes drawn (runs in a thread)."""
+        with self.lab.sessions() as session:
+            photos = session.execute(
+                select(ImageRow.id, ImageRow.compressed_key)
+                .where(ImageRow.cluster_id == cluster_id)
+                .order_by(ImageRow.corrected_timestamp, ImageRow.path)
+            ).all()
+            survey = session.get(Survey, self.task.survey_id)
+            assert survey is not None
+            boxes = relevant_detections(session, survey, [p.id for p in photos])
+        rendered = []
+        for photo in photos:
+            if not photo.compressed_key:
+                continue
+            image = Image.open(BytesIO(self.lab.store.get(photo.compressed_key))).convert("RGB")
+            draw = ImageDraw.Draw(image)
+            wide, high = image.size
+            for box in (b for b in boxes if b.image_id == photo.id):
+                x, y, w, h = box.x, box.y, box.w, box.h
+                corners = [x * wide, y * high, (x + w) * wide, (y + h) * high]
+                draw.rectangle(corners, outline=(255, 40, 40), width=3)
+            buffer = BytesIO()
+            image.save(buffer, "JPEG", quality=85)
+            rendered.append(buffer.getvalue())
+        return rendered
+
+    def _prefetch(self) -> None:
+        if self.job is None:
+            return
+        for cluster in self.job.clusters[self.position : self.position + 3]:
+            if cluster not in self._rendered:
+                self._rendered[cluster] = self._pool.submit(self._render, int(cluster))
+
+    def _show(self) -> None:
+        cluster = self.cluster
+        if cluster is None:
+            self.title.value = "<h3>All done: this task has no more work for you. Thank you!</h3>"
+            self.picture.value = b""
+            self.strip.value = ""
+            self._show_status(f"{self.submitted} sequences labelled in this session")
+            return
+        self._prefetch()
+        photos = self._rendered[cluster].result()
+        self.photo = min(self.photo, max(0, len(photos) - 1))
+        self.picture.value = photos[self.photo] if photos else b""
+        self.title.value = (
+            f"<b>Sequence {self.position + 1} of {len(self.job.clusters)}</b> in this job "
+            f"(cluster {cluster})"
+        )
+        self.strip.value = " ".join(
+            f"<b>[{i + 1}]</b>" if i == self.photo else f"[{i + 1}]" for i in range(len(photos))
+        )
+        progress = self.lab.tasks.progress(self.task)
+        counts = (
+            f"task: {progress['complete']} of {progress['clusters']} sequences done; "
+            f"you: {self.submitted} this session"
+        )
+        suggestion = self._suggestion(cluster) if self.ai_check else None
+        if self.task.kind == "empty_review" and "Nothing" in self.species:
+            suggestion = ("Nothing", "the AI found no animal")
+        if suggestion is not None:
+            label, reason = suggestion
+            self.selected = [label]
+            counts = (
+                f"<b>AI suggests {label}</b> ({reason}): Enter confirms, "
+                f"a species key corrects. {counts}"
+            )
+        self._show_status(counts)
+
+    def _suggestion(self, cluster: int) -> tuple[str, str] | None:
+        """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
+        from traptagger_lab.db.models import ClusterSuggestion
+
+        with self.lab.sessions() as session:
+            row = session.execute(
+                select(ClusterSuggestion.label, ClusterSuggestion.reason)
+                .where(ClusterSuggestion.cluster_id == cluster)
+                .order_by(ClusterSuggestion.id.desc())
+            ).first()
+        if row is None:
+            return None
+        names = {name.lower(): name for name in self.species}
+        label = names.get(row.label.lower())
+        return (label, row.reason) if label else None
+
+    def _show_status(self, text: str) -> None:
+        self.status.value = f"<span style='color:#555'>{text}</span>"
+
+    def close(self) -> None:
+        """Give back unfinished work and stop the background renderer."""
+        if self.job is not None and self.cluster is not None:
+            self.lab.annotate.release(self.job)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        super().close()
