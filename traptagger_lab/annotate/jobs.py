@@ -19,11 +19,16 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from traptagger_lab.annotate.outages import KNOCKED_DOWN, forget_knockdown, record_knockdown
+from traptagger_lab.db.engine import retrying
 from traptagger_lab.db.models import Annotation, Job, JobItem, Label, TaskItem, utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 LEASE = dt.timedelta(minutes=30)
 RECLAIM_BATCH = 200
+#: Unlocked candidates read per cluster a job asks for (others may take some first).
+CANDIDATES_PER_SLOT = 4
+#: How many windows of candidates allocation tries before it reports no work.
+ALLOCATION_PASSES = 10
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,45 @@ def _reclaim_expired(session: Session, task_id: int, now: dt.datetime) -> int:
     return len(reclaimed)
 
 
+def _open_items(session: Session, task_id: int, annotator: str, size: int) -> list[tuple[int, int]]:
+    """Lock up to ``size`` work items the annotator may take: (task item id, cluster id).
+
+    Candidates are read without locks first; only the ``task_item`` rows are
+    then locked (``SKIP LOCKED``), so allocation never holds a lock on another
+    table that a submission might be waiting for. Candidates another annotator
+    took in the meantime are skipped and the next ones tried.
+    """
+    mine = exists().where(
+        and_(
+            JobItem.task_item_id == TaskItem.id,
+            JobItem.annotator == annotator,
+            JobItem.status.in_(("leased", "done")),
+        )
+    )
+    order = (TaskItem.site_id, TaskItem.start, TaskItem.id)
+    tried: list[int] = []
+    for _ in range(ALLOCATION_PASSES):
+        query = select(TaskItem.id).where(
+            TaskItem.task_id == task_id, TaskItem.done + TaskItem.leased < TaskItem.required, ~mine
+        )
+        if tried:
+            query = query.where(TaskItem.id.not_in(tried))
+        candidates = list(session.scalars(query.order_by(*order).limit(size * CANDIDATES_PER_SLOT)))
+        if not candidates:
+            return []
+        locked = session.execute(
+            select(TaskItem.id, TaskItem.cluster_id)
+            .where(TaskItem.id.in_(candidates), TaskItem.done + TaskItem.leased < TaskItem.required)
+            .order_by(*order)
+            .limit(size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if locked:
+            return [(row.id, row.cluster_id) for row in locked]
+        tried.extend(candidates)
+    return []
+
+
 def next_job(
     sessions: sessionmaker[Session],
     task_id: int,
@@ -90,29 +134,13 @@ def next_job(
     """
     if size < 1:
         raise ConfigurationError("a job needs at least one cluster")
-    with sessions() as session, session.begin():
+
+    def allocate(session: Session) -> JobLease | None:
         _read_committed(session)
         _serialise_on_sqlite(session)
         now = utcnow()
         _reclaim_expired(session, task_id, now)
-        mine = exists().where(
-            and_(
-                JobItem.task_item_id == TaskItem.id,
-                JobItem.annotator == annotator,
-                JobItem.status.in_(("leased", "done")),
-            )
-        )
-        items = session.execute(
-            select(TaskItem.id, TaskItem.cluster_id)
-            .where(
-                TaskItem.task_id == task_id,
-                TaskItem.done + TaskItem.leased < TaskItem.required,
-                ~mine,
-            )
-            .order_by(TaskItem.site_id, TaskItem.start, TaskItem.id)
-            .limit(size)
-            .with_for_update(skip_locked=True)
-        ).all()
+        items = _open_items(session, task_id, annotator, size)
         if not items:
             return None
         job = Job(task_id=task_id, annotator=annotator, status="active", expires_at=now + lease)
@@ -120,24 +148,25 @@ def next_job(
         session.flush()
         session.execute(
             update(TaskItem)
-            .where(TaskItem.id.in_([i.id for i in items]))
+            .where(TaskItem.id.in_([item_id for item_id, _ in items]))
             .values(leased=TaskItem.leased + 1)
         )
         session.add_all(
             JobItem(
                 job_id=job.id,
                 task_id=task_id,
-                task_item_id=i.id,
-                cluster_id=i.cluster_id,
+                task_item_id=item_id,
+                cluster_id=cluster_id,
                 annotator=annotator,
                 status="leased",
                 leased_until=job.expires_at,
             )
-            for i in items
+            for item_id, cluster_id in items
         )
-        return JobLease(
-            job.id, task_id, annotator, tuple(i.cluster_id for i in items), job.expires_at
-        )
+        session.flush()
+        return JobLease(job.id, task_id, annotator, tuple(c for _, c in items), job.expires_at)
+
+    return retrying(sessions, allocate)
 
 
 def _label_ids(session: Session, task_id: int, names: Sequence[str]) -> list[int]:
@@ -200,7 +229,8 @@ def submit(
     """
     if not labels:
         raise ConfigurationError("submit at least one label (use 'Nothing' for an empty cluster)")
-    with sessions() as session, session.begin():
+
+    def record(session: Session) -> list[int]:
         item = _locked_job_item(session, job_id, cluster_id)
         label_ids = _label_ids(session, item.task_id, [*labels, *tags])
         previous = _active_annotations(session, item)
@@ -237,6 +267,8 @@ def submit(
             record_knockdown(session, cluster_id, rows[0].id, item.annotator)
         return [r.id for r in rows]
 
+    return retrying(sessions, record)
+
 
 def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[int]:
     """Take back the annotator's last submission for a cluster and restore the one before.
@@ -248,7 +280,8 @@ def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[
     Returns:
         The ids of the annotation rows active again (empty when there was no earlier one).
     """
-    with sessions() as session, session.begin():
+
+    def take_back(session: Session) -> list[int]:
         item = _locked_job_item(session, job_id, cluster_id)
         current = _active_annotations(session, item)
         if not current:
@@ -287,10 +320,13 @@ def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[
             item.finished_at = None if held else utcnow()
         return []
 
+    return retrying(sessions, take_back)
+
 
 def release(sessions: sessionmaker[Session], job_id: int) -> int:
     """Give back the clusters of a job that were not annotated; returns how many."""
-    with sessions() as session, session.begin():
+
+    def give_back(session: Session) -> int:
         _read_committed(session)
         _serialise_on_sqlite(session)
         items = session.scalars(
@@ -309,6 +345,8 @@ def release(sessions: sessionmaker[Session], job_id: int) -> int:
         if job is not None:
             job.status, job.finished_at = "finished", utcnow()
         return len(items)
+
+    return retrying(sessions, give_back)
 
 
 def progress(session: Session, task_id: int) -> dict[str, int]:

@@ -57,9 +57,12 @@ class AnnotatorLog:
 
 
 def work_until_done(
-    lab: Any, task: Any, name: str, size: int, labels: Sequence[str]
+    lab: Any, task: Any, name: str, size: int, labels: Sequence[str], think_s: float = 0.0
 ) -> AnnotatorLog:
-    """Take jobs and label every cluster until the task has no work left."""
+    """Take jobs and label every cluster until the task has no work left.
+
+    ``think_s`` is how long the annotator looks at each cluster before submitting.
+    """
     log = AnnotatorLog(name)
     while True:
         began = time.perf_counter()
@@ -68,6 +71,8 @@ def work_until_done(
         if job is None:
             return log
         for cluster in job.clusters:
+            if think_s:
+                time.sleep(think_s)
             began = time.perf_counter()
             lab.annotate.submit(job, cluster, labels=list(labels))
             log.submit_s.append(time.perf_counter() - began)
@@ -75,12 +80,17 @@ def work_until_done(
 
 
 def crowd(
-    lab: Any, task: Any, annotators: int, size: int = 10, labels: Sequence[str] = ("Nothing",)
+    lab: Any,
+    task: Any,
+    annotators: int,
+    size: int = 10,
+    labels: Sequence[str] = ("Nothing",),
+    think_s: float = 0.0,
 ) -> list[AnnotatorLog]:
     """``annotators`` threads working the task to the end at once."""
     with ThreadPoolExecutor(max_workers=annotators) as pool:
         futures = [
-            pool.submit(work_until_done, lab, task, f"annotator-{i:02d}", size, labels)
+            pool.submit(work_until_done, lab, task, f"annotator-{i:02d}", size, labels, think_s)
             for i in range(annotators)
         ]
         return [f.result() for f in futures]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from traptagger_lab.errors import ConfigurationError
@@ -80,6 +83,47 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits together, or rolls back together on error."""
     with factory() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+
+#: MySQL/MariaDB error codes for a deadlock and a lock wait timeout.
+_MYSQL_RETRYABLE = {1213, 1205}
+#: PostgreSQL SQLSTATEs for a serialization failure and a detected deadlock.
+_POSTGRES_RETRYABLE = {"40001", "40P01"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether the database rolled ``exc``'s transaction back only to break a lock conflict."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _POSTGRES_RETRYABLE:
+        return True
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in _MYSQL_RETRYABLE:
+        return True
+    return "database is locked" in str(orig)
+
+
+def retrying(factory: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 8) -> T:
+    """Run ``work`` in a transaction, running it again in a fresh one after a deadlock.
+
+    InnoDB and PostgreSQL may roll back one of two transactions that lock the
+    same rows in different orders; the documented answer is to retry it. ``work``
+    must do all its writes through the session it is given (so a retry repeats
+    them from scratch). Gives up, re-raising, after ``attempts`` tries.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with factory() as session, session.begin():
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            log.debug("retrying after a lock conflict (attempt %d): %s", attempt, exc.orig)
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 def _alembic_config(engine: Engine) -> Any:
