@@ -123,6 +123,16 @@ def test_annotator_statistics(lab: Any) -> None:
     assert stats.loc["ann", "images"] >= 4
     assert stats.loc["ann", "hours"] >= 0
 
+    pace = lab.tasks.pace(task, "ann")
+    total = lab.tasks.progress(task)["clusters"]
+    assert (pace.complete, pace.clusters, pace.mine) == (4, total, 4)
+    assert pace.task_per_hour == 8  # both annotators' submissions of the last hour
+    assert pace.annotations_left == 2 * total - 8
+    assert pace.eta_hours == pytest.approx((2 * total - 8) / 8)
+    assert pace.describe().startswith(f"task: 4 of {total} sequences done, about ")
+    assert "you: 4 sequences" in pace.describe()
+    assert lab.tasks.pace(task, "nobody").mine == 0
+
 
 def test_undo_restores_the_previous_value(lab: Any) -> None:
     task = lab.tasks.create("S", "undo", labels=["Impala", "Zebra"], tags=["juvenile"])

@@ -18,6 +18,7 @@ from traptagger_lab.db.models import Label, Task
 from traptagger_lab.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from traptagger_lab.annotate.stats import Pace
     from traptagger_lab.lab import Lab, SurveyRef
 
 TaskRef = Task | int | str
@@ -137,6 +138,14 @@ class Tasks:
 
         with transaction(self._lab.sessions) as session:
             set_outage_end(session, outage_id, end)
+
+    def pace(self, task: TaskRef, annotator: str) -> Pace:
+        """The task's progress and ETA at the last hour's pace, and the annotator's own speed."""
+        from traptagger_lab.annotate.stats import pace
+
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return pace(session, target.id, annotator)
 
     def progress(self, task: TaskRef) -> dict[str, int]:
         """Clusters done, in progress and remaining."""

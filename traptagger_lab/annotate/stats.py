@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from traptagger_lab.db.engine import chunks
-from traptagger_lab.db.models import Annotation, Cluster, ClusterSuggestion, Job, Label
+from traptagger_lab.db.models import (
+    Annotation,
+    Cluster,
+    ClusterSuggestion,
+    Job,
+    JobItem,
+    Label,
+    utcnow,
+)
 
 COLUMNS = [
     "annotator",
@@ -113,3 +123,78 @@ def annotator_stats(session: Session, task_id: int) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a task is going, for the annotator's status line."""
+
+    complete: int
+    clusters: int
+    annotations_left: int
+    task_per_hour: float
+    mine: int
+    my_hours: float
+
+    @property
+    def eta_hours(self) -> float | None:
+        """Hours until every cluster is done at the last hour's pace (None when idle)."""
+        if self.task_per_hour <= 0:
+            return None
+        return self.annotations_left / self.task_per_hour
+
+    @property
+    def my_per_hour(self) -> float | None:
+        """The annotator's clusters per hour of their own working time in this task."""
+        return self.mine / self.my_hours if self.my_hours > 0 else None
+
+    def describe(self) -> str:
+        """One line: task progress with ETA, then the annotator's own count and speed."""
+        text = f"task: {self.complete} of {self.clusters} sequences done"
+        eta = self.eta_hours
+        if eta is not None and self.complete < self.clusters:
+            text += f", about {_duration(eta)} to go at the last hour's pace"
+        text += f"; you: {self.mine} sequences"
+        if self.my_per_hour is not None:
+            text += f" ({self.my_per_hour:.0f} per hour)"
+        return text
+
+
+def _duration(hours: float) -> str:
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.0f} days"
+
+
+def pace(
+    session: Session, task_id: int, annotator: str, window: dt.timedelta = dt.timedelta(hours=1)
+) -> Pace:
+    """The task's progress and recent pace, and what ``annotator`` has done in it so far."""
+    from traptagger_lab.annotate.jobs import progress
+
+    done = progress(session, task_id)
+    since = utcnow() - window
+    recent = session.scalar(
+        select(func.count())
+        .select_from(JobItem)
+        .where(JobItem.task_id == task_id, JobItem.status == "done", JobItem.finished_at >= since)
+    )
+    mine = session.scalar(
+        select(func.count(func.distinct(Annotation.cluster_id))).where(
+            Annotation.task_id == task_id,
+            Annotation.annotator == annotator,
+            Annotation.active.is_(True),
+        )
+    )
+    spans = session.execute(
+        select(Job.created_at, func.max(Annotation.created_at))
+        .join(Annotation, Annotation.job_id == Job.id)
+        .where(Job.task_id == task_id, Job.annotator == annotator)
+        .group_by(Job.id, Job.created_at)
+    ).all()
+    my_hours = sum((last - began).total_seconds() for began, last in spans) / 3600
+    per_hour = (recent or 0) / (window.total_seconds() / 3600)
+    left = done["annotations_needed"] - done["annotations_done"]
+    return Pace(done["complete"], done["clusters"], left, per_hour, int(mine or 0), my_hours)

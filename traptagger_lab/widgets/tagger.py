@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
+from traptagger_lab.annotate.stats import Pace
 from traptagger_lab.db.models import Image as ImageRow
 from traptagger_lab.db.models import Job, Survey
 from traptagger_lab.detect.relevance import relevant_detections
@@ -66,6 +67,9 @@ class ClusterTagger(widgets.VBox):
         self.ai_check = self.task.kind == "ai_check"
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._rendered: dict[int, Future[list[bytes]]] = {}
+        self._background = ThreadPoolExecutor(max_workers=1)
+        self._pace: Future[Pace] | None = None
+        self._pace_text = ""
         labels = list(lab.tasks.label_defs(self.task))
         self.hotkeys = {d.hotkey: d.name for d in labels if d.hotkey and not d.is_tag}
         self.species = [d.name for d in labels if not d.is_tag]
@@ -260,11 +264,7 @@ class ClusterTagger(widgets.VBox):
         self.strip.value = " ".join(
             f"<b>[{i + 1}]</b>" if i == self.photo else f"[{i + 1}]" for i in range(len(photos))
         )
-        progress = self.lab.tasks.progress(self.task)
-        counts = (
-            f"task: {progress['complete']} of {progress['clusters']} sequences done; "
-            f"you: {self.submitted} this session"
-        )
+        counts = f"{self._pace_line()}, {self.submitted} in this session"
         suggestion = self._suggestion(cluster) if self.ai_check else None
         if self.task.kind == "empty_review" and "Nothing" in self.species:
             suggestion = ("Nothing", "the AI found no animal")
@@ -276,6 +276,25 @@ class ClusterTagger(widgets.VBox):
                 f"a species key corrects. {counts}"
             )
         self._show_status(counts)
+
+    def _pace_line(self) -> str:
+        """Task progress, ETA and the annotator's speed, refreshed in the background.
+
+        The figures are aggregates over the whole task, so they are computed off
+        the key-press path: each call shows the latest finished result and asks
+        for a fresh one (the first call waits for it).
+        """
+        if self._pace is None:
+            self._pace_text = self.lab.tasks.pace(self.task, self.annotator).describe()
+        elif self._pace.done():
+            try:
+                self._pace_text = self._pace.result().describe()
+            except Exception as exc:  # the status line must never stop the annotator
+                self._pace_text = f"(progress unavailable: {exc})"
+        else:
+            return self._pace_text
+        self._pace = self._background.submit(self.lab.tasks.pace, self.task, self.annotator)
+        return self._pace_text
 
     def _suggestion(self, cluster: int) -> tuple[str, str] | None:
         """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
@@ -301,4 +320,5 @@ class ClusterTagger(widgets.VBox):
         if self.job is not None and self.cluster is not None:
             self.lab.annotate.release(self.job)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._background.shutdown(wait=False, cancel_futures=True)
         super().close()
