@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,86 +60,146 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_app_in_voila_and_chromium(
-    sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
-) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    workspace = tmp_path / "workspace"
-    lab = lab_factory(workspace=str(workspace))
-    _prepared(lab, sample_survey, tmp_path)
-    port = _free_port()
-    env = {**os.environ, "TRAPTAGGER_WORKSPACE": str(workspace), "TRAPTAGGER_ANNOTATOR": "browser"}
-    for name in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL"):
-        env.pop(name, None)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            str(REPO / "notebooks/annotate.ipynb"),
-            "--no-browser",
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-            "--show_tracebacks=True",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+@contextmanager
+def _served(command: list[str], env: dict[str, str], url: str) -> Iterator[None]:
+    """Run a server process until ``url`` answers; stop it afterwards."""
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
+            if server.poll() is not None:
+                assert server.stderr is not None
+                pytest.fail(f"{command[:4]} exited: {server.stderr.read().decode()[-2000:]}")
             try:
                 urllib.request.urlopen(url, timeout=2).read(100)
                 break
             except OSError:
                 time.sleep(0.5)
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                    "--disable-sync",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1200, "height": 1100})
-            page.goto(url, timeout=120_000)
-            page.get_by_text("Start annotating").click(timeout=120_000)
-            page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
-            picture = page.locator("img").first
-            before = picture.get_attribute("src")
-            page.get_by_text("Sequence 1 of").hover()
-            began = time.perf_counter()
-            page.keyboard.press("z")
-            page.wait_for_function(
-                "previous => document.querySelector('img').getAttribute('src') !== previous",
-                arg=before,
-                timeout=30_000,
-            )
-            seconds = time.perf_counter() - began
-            page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "annotate_app.png"), full_page=True)
-            (ARTIFACTS / "annotate_app_key_to_next_image.txt").write_text(
-                f"{seconds * 1000:.0f} ms\n"
-            )
-            browser.close()
-        deadline = time.monotonic() + 10
-        while _annotations(lab) == 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _annotations(lab) == 1
+        yield
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextmanager
+def _chromium_page() -> Iterator[Any]:
+    """A page in Debian's headless Chromium (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1200, "height": 1100})
+        finally:
+            browser.close()
+
+
+def _app_env(workspace: Path, annotator: str) -> dict[str, str]:
+    env = {**os.environ, "TRAPTAGGER_WORKSPACE": str(workspace), "TRAPTAGGER_ANNOTATOR": annotator}
+    for name in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL"):
+        env.pop(name, None)
+    return env
+
+
+def _wait_for_annotations(lab: Any, count: int) -> int:
+    deadline = time.monotonic() + 10
+    while _annotations(lab) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return _annotations(lab)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_app_in_voila_and_chromium(
+    sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "workspace"
+    lab = lab_factory(workspace=str(workspace))
+    _prepared(lab, sample_survey, tmp_path)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(REPO / "notebooks/annotate.ipynb"),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=True",
+    ]
+    with _served(command, _app_env(workspace, "browser"), url), _chromium_page() as page:
+        page.goto(url, timeout=120_000)
+        page.get_by_text("Start annotating").click(timeout=120_000)
+        page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
+        picture = page.locator("img").first
+        before = picture.get_attribute("src")
+        page.get_by_text("Sequence 1 of").hover()
+        began = time.perf_counter()
+        page.keyboard.press("z")
+        page.wait_for_function(
+            "previous => document.querySelector('img').getAttribute('src') !== previous",
+            arg=before,
+            timeout=30_000,
+        )
+        seconds = time.perf_counter() - began
+        page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "annotate_app.png"), full_page=True)
+        (ARTIFACTS / "annotate_app_key_to_next_image.txt").write_text(f"{seconds * 1000:.0f} ms\n")
+    assert _wait_for_annotations(lab, 1) == 1
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_app_inside_jupyterlab(
+    sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "workspace"
+    lab = lab_factory(workspace=str(workspace))
+    _prepared(lab, sample_survey, tmp_path)
+    port = _free_port()
+    env = _app_env(workspace, "lab-user")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--IdentityProvider.token=test-token",
+        f"--ServerApp.root_dir={REPO / 'notebooks'}",
+        "--allow-root",
+    ]
+    url = f"http://127.0.0.1:{port}/lab/tree/annotate.ipynb?token=test-token"
+    with _served(command, env, f"http://127.0.0.1:{port}/api"), _chromium_page() as page:
+        page.goto(url, timeout=120_000)
+        page.locator(".jp-RenderedMarkdown").get_by_text("Choose a task").wait_for(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+            timeout=120_000
+        )
+        page.get_by_role("menuitem", name="Run").click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.get_by_text("Start annotating").click(timeout=120_000)
+        page.get_by_text("Zebra (z)").click(timeout=60_000)  # the label button
+        page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "annotate_app_jupyterlab.png"), full_page=True)
+    assert _wait_for_annotations(lab, 1) == 1

@@ -57,7 +57,7 @@ def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_pa
     assert by_cluster[first] == ["Zebra"]
     assert by_cluster[second] == ["Impala"]
     assert any(not r.active and names[r.label_id] == "juvenile" for r in rows)  # history kept
-    tagger._pace.result(timeout=30)  # the status line is refreshed in the background
+    tagger._pace.result(timeout=30)  # type: ignore[union-attr]  # refreshed in the background
     tagger.press("ArrowRight")
     assert "sequences done, about" in tagger.status.value  # the task's ETA
     assert "you: 2 sequences" in tagger.status.value  # the annotator's own count

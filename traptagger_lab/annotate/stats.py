@@ -154,7 +154,7 @@ class Pace:
         eta = self.eta_hours
         if eta is not None and self.complete < self.clusters:
             text += f", about {_duration(eta)} to go at the last hour's pace"
-        text += f"; you: {self.mine} sequences"
+        text += f"; you: {self.mine} sequence{'' if self.mine == 1 else 's'}"
         if self.my_per_hour is not None:
             text += f" ({self.my_per_hour:.0f} per hour)"
         return text

@@ -15,6 +15,7 @@ through library calls (``lab.annotate``).
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from io import BytesIO
 from typing import Any, ClassVar
 
@@ -69,7 +70,8 @@ class ClusterTagger(widgets.VBox):
         self._rendered: dict[int, Future[list[bytes]]] = {}
         self._background = ThreadPoolExecutor(max_workers=1)
         self._pace: Future[Pace] | None = None
-        self._pace_text = ""
+        self._pace_seen: tuple[Pace, int] | None = None
+        self._pace_asked = 0
         labels = list(lab.tasks.label_defs(self.task))
         self.hotkeys = {d.hotkey: d.name for d in labels if d.hotkey and not d.is_tag}
         self.species = [d.name for d in labels if not d.is_tag]
@@ -264,7 +266,7 @@ class ClusterTagger(widgets.VBox):
         self.strip.value = " ".join(
             f"<b>[{i + 1}]</b>" if i == self.photo else f"[{i + 1}]" for i in range(len(photos))
         )
-        counts = f"{self._pace_line()}, {self.submitted} in this session"
+        counts = self._pace_line()
         suggestion = self._suggestion(cluster) if self.ai_check else None
         if self.task.kind == "empty_review" and "Nothing" in self.species:
             suggestion = ("Nothing", "the AI found no animal")
@@ -281,20 +283,24 @@ class ClusterTagger(widgets.VBox):
         """Task progress, ETA and the annotator's speed, refreshed in the background.
 
         The figures are aggregates over the whole task, so they are computed off
-        the key-press path: each call shows the latest finished result and asks
-        for a fresh one (the first call waits for it).
+        the key-press path: each call shows the latest finished result (with this
+        session's later submissions added) and asks for a fresh one; the first
+        call waits for it.
         """
         if self._pace is None:
-            self._pace_text = self.lab.tasks.pace(self.task, self.annotator).describe()
+            self._pace_seen = (self.lab.tasks.pace(self.task, self.annotator), self.submitted)
         elif self._pace.done():
             try:
-                self._pace_text = self._pace.result().describe()
+                self._pace_seen = (self._pace.result(), self._pace_asked)
             except Exception as exc:  # the status line must never stop the annotator
-                self._pace_text = f"(progress unavailable: {exc})"
-        else:
-            return self._pace_text
-        self._pace = self._background.submit(self.lab.tasks.pace, self.task, self.annotator)
-        return self._pace_text
+                return f"(progress unavailable: {exc})"
+        if self._pace is None or self._pace.done():
+            self._pace_asked = self.submitted
+            self._pace = self._background.submit(self.lab.tasks.pace, self.task, self.annotator)
+        assert self._pace_seen is not None  # set on the first call
+        seen, submitted_then = self._pace_seen
+        since = self.submitted - submitted_then
+        return replace(seen, mine=seen.mine + since).describe()
 
     def _suggestion(self, cluster: int) -> tuple[str, str] | None:
         """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
