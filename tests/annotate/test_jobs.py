@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from traptagger_lab.db.models import Annotation, ClusterSuggestion, JobItem
+from traptagger_lab.db.models import Annotation, ClusterSuggestion, Job, JobItem
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.sample import SampleSurvey
 
@@ -132,6 +132,13 @@ def test_annotator_statistics(lab: Any) -> None:
     assert pace.describe().startswith(f"task: 4 of {total} sequences done, about ")
     assert "you: 4 sequences" in pace.describe()
     assert lab.tasks.pace(task, "nobody").mine == 0
+    assert pace.my_per_hour is None  # seconds of work give no meaningful rate
+    with lab.sessions() as session, session.begin():  # ann started two hours ago
+        job_row = session.get(Job, ann.id)
+        job_row.created_at -= dt.timedelta(hours=2)
+    slow = lab.tasks.pace(task, "ann")
+    assert slow.my_per_hour == pytest.approx(2.0, rel=0.01)
+    assert "(2 per hour)" in slow.describe()
 
 
 def test_undo_restores_the_previous_value(lab: Any) -> None:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from traptagger_lab.annotate import jobs
 from traptagger_lab.annotate.labels import LabelDef, LabelSpec, from_csv, to_csv
-from traptagger_lab.annotate.tasks import create_task
+from traptagger_lab.annotate.tasks import create_task, stored_labels
 from traptagger_lab.db.engine import transaction
-from traptagger_lab.db.models import Label, Task
+from traptagger_lab.db.models import Task
 from traptagger_lab.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -95,15 +95,7 @@ class Tasks:
         """The task's labels, parents first, as stored."""
         target = self.get(task)
         with self._lab.sessions() as session:
-            query = select(Label).where(Label.task_id == target.id).order_by(Label.id)
-            rows = session.scalars(query).all()
-        names = {r.id: r.name for r in rows}
-        return [
-            LabelDef(
-                r.name, names[r.parent_id] if r.parent_id else None, r.hotkey, r.is_tag, r.builtin
-            )
-            for r in rows
-        ]
+            return stored_labels(session, target.id)
 
     def labels(self, task: TaskRef) -> pd.DataFrame:
         """The task's labels: name, parent, hotkey, tag or not, built-in or not."""
@@ -115,6 +107,30 @@ class Tasks:
     def export_labels(self, task: TaskRef, path: str | Path) -> None:
         """Write the task's label set as CSV (to reuse in another task)."""
         Path(path).write_text(to_csv(self.label_defs(task)))
+
+    def disagreements(self, task: TaskRef) -> pd.DataFrame:
+        """Clusters of a consensus task whose annotators disagree, and who said what."""
+        from traptagger_lab.annotate.consensus import disagreements
+
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return disagreements(session, target.id)
+
+    def review_disagreements(self, task: TaskRef, name: str | None = None) -> Task:
+        """A ``review`` task over the consensus task's disagreements, for one reviewer each."""
+        from traptagger_lab.annotate.consensus import create_review
+
+        target = self.get(task)
+        with transaction(self._lab.sessions) as session:
+            return create_review(session, target, name)
+
+    def final_labels(self, task: TaskRef) -> pd.DataFrame:
+        """Each labelled cluster's settled labels: single, agreed, reviewed, or still disputed."""
+        from traptagger_lab.annotate.consensus import final_labels
+
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return final_labels(session, target.id)
 
     def annotator_stats(self, task: TaskRef) -> pd.DataFrame:
         """Per annotator: clusters and images labelled, hours, rates, agreement with others/AI."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -34,13 +35,18 @@ COLUMNS = [
 ]
 
 
-def _label_sets(session: Session, task_id: int) -> dict[tuple[str, int], frozenset[str]]:
-    """Each annotator's current species labels per cluster (tags left out)."""
-    rows = session.execute(
+def label_sets(
+    session: Session, task_id: int, clusters: Sequence[int] | None = None
+) -> dict[tuple[str, int], frozenset[str]]:
+    """Each annotator's current species labels per cluster (tags left out), all or ``clusters``."""
+    query = (
         select(Annotation.annotator, Annotation.cluster_id, Label.name)
         .join(Label, Label.id == Annotation.label_id)
         .where(Annotation.task_id == task_id, Annotation.active.is_(True), Label.is_tag.is_(False))
-    ).all()
+    )
+    if clusters is not None:
+        query = query.where(Annotation.cluster_id.in_(clusters))
+    rows = session.execute(query).all()
     sets: dict[tuple[str, int], set[str]] = defaultdict(set)
     for annotator, cluster_id, name in rows:
         if cluster_id is not None:
@@ -77,7 +83,7 @@ def annotator_stats(session: Session, task_id: int) -> pd.DataFrame:
     share of clusters with an AI suggestion where the suggestion is among
     their labels.
     """
-    sets = _label_sets(session, task_id)
+    sets = label_sets(session, task_id)
     clusters = {c for _, c in sets}
     image_count: dict[int, int] = {}
     suggested: dict[int, str] = {}
@@ -145,8 +151,9 @@ class Pace:
 
     @property
     def my_per_hour(self) -> float | None:
-        """The annotator's clusters per hour of their own working time in this task."""
-        return self.mine / self.my_hours if self.my_hours > 0 else None
+        """The annotator's clusters per hour of their own working time in this task
+        (None until they have worked a minute: a rate from seconds means nothing)."""
+        return self.mine / self.my_hours if self.my_hours >= 1 / 60 else None
 
     def describe(self) -> str:
         """One line: task progress with ETA, then the annotator's own count and speed."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -20,7 +20,7 @@ from traptagger_lab.db.models import (
 )
 from traptagger_lab.errors import ConfigurationError
 
-KINDS = ("species", "ai_check", "sighting", "empty_review", "sublabel")
+KINDS = ("species", "ai_check", "sighting", "empty_review", "sublabel", "review")
 
 
 def store_labels(session: Session, task_id: int, defs: Sequence[LabelDef]) -> dict[str, int]:
@@ -41,6 +41,16 @@ def store_labels(session: Session, task_id: int, defs: Sequence[LabelDef]) -> di
         session.flush()
         ids.setdefault(d.name, row.id)
     return ids
+
+
+def stored_labels(session: Session, task_id: int) -> list[LabelDef]:
+    """A task's labels as stored, parents first."""
+    rows = session.scalars(select(Label).where(Label.task_id == task_id).order_by(Label.id)).all()
+    names = {r.id: r.name for r in rows}
+    return [
+        LabelDef(r.name, names[r.parent_id] if r.parent_id else None, r.hotkey, r.is_tag, r.builtin)
+        for r in rows
+    ]
 
 
 def _clusters(session: Session, survey_id: int, kind: str, exclude_auto: bool) -> list[Any]:
@@ -98,6 +108,9 @@ def create_task(
     annotations_per_cluster: int = 1,
     exclude_auto: bool = False,
     refine: tuple[int, str] | None = None,
+    only: Collection[int] | None = None,
+    reviews: int | None = None,
+    label_defs: Sequence[LabelDef] | None = None,
 ) -> Task:
     """Create a task with its label tree and one work item per cluster it covers.
 
@@ -109,6 +122,10 @@ def create_task(
         exclude_auto: Leave out clusters the AI's auto-label rules already settled.
         refine: For ``sublabel`` tasks, ``(task id, label)``: only the clusters given that
             label in that task (e.g. "Antelope", to be told apart as Impala, Kudu...).
+        only: Cover just these clusters.
+        reviews: For ``review`` tasks, the id of the consensus task whose disagreements
+            this task settles.
+        label_defs: Stored labels to copy as they are, instead of building ``labels``.
     """
     if kind not in KINDS:
         raise ConfigurationError(f"task kind {kind!r}: use one of {KINDS}")
@@ -127,18 +144,22 @@ def create_task(
             "annotations_per_cluster": annotations_per_cluster,
             "exclude_auto": exclude_auto,
             "refine": list(refine) if refine else None,
+            "reviews": reviews,
         },
     )
     session.add(task)
     session.flush()
     try:
-        store_labels(session, task.id, build_tree(labels, tags))
+        store_labels(session, task.id, label_defs or build_tree(labels, tags))
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
     chosen = _clusters(session, survey_id, kind, exclude_auto)
     if refine is not None:
         wanted = _labelled_clusters(session, *refine)
         chosen = [c for c in chosen if c.id in wanted]
+    if only is not None:
+        keep = set(only)
+        chosen = [c for c in chosen if c.id in keep]
     items = [
         {
             "task_id": task.id,

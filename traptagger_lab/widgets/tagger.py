@@ -15,7 +15,6 @@ through library calls (``lab.annotate``).
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from io import BytesIO
 from typing import Any, ClassVar
 
@@ -70,8 +69,7 @@ class ClusterTagger(widgets.VBox):
         self._rendered: dict[int, Future[list[bytes]]] = {}
         self._background = ThreadPoolExecutor(max_workers=1)
         self._pace: Future[Pace] | None = None
-        self._pace_seen: tuple[Pace, int] | None = None
-        self._pace_asked = 0
+        self._pace_text = ""
         labels = list(lab.tasks.label_defs(self.task))
         self.hotkeys = {d.hotkey: d.name for d in labels if d.hotkey and not d.is_tag}
         self.species = [d.name for d in labels if not d.is_tag]
@@ -270,6 +268,8 @@ class ClusterTagger(widgets.VBox):
         suggestion = self._suggestion(cluster) if self.ai_check else None
         if self.task.kind == "empty_review" and "Nothing" in self.species:
             suggestion = ("Nothing", "the AI found no animal")
+        if self.task.kind == "review":
+            counts = f"<b>annotators said</b> {self._opinions(cluster)}. {counts}"
         if suggestion is not None:
             label, reason = suggestion
             self.selected = [label]
@@ -283,24 +283,28 @@ class ClusterTagger(widgets.VBox):
         """Task progress, ETA and the annotator's speed, refreshed in the background.
 
         The figures are aggregates over the whole task, so they are computed off
-        the key-press path: each call shows the latest finished result (with this
-        session's later submissions added) and asks for a fresh one; the first
-        call waits for it.
+        the key-press path: each call shows the latest finished result (at most a
+        cluster or two behind) and asks for a fresh one; the first call waits.
         """
         if self._pace is None:
-            self._pace_seen = (self.lab.tasks.pace(self.task, self.annotator), self.submitted)
+            self._pace_text = self.lab.tasks.pace(self.task, self.annotator).describe()
         elif self._pace.done():
             try:
-                self._pace_seen = (self._pace.result(), self._pace_asked)
+                self._pace_text = self._pace.result().describe()
             except Exception as exc:  # the status line must never stop the annotator
-                return f"(progress unavailable: {exc})"
-        if self._pace is None or self._pace.done():
-            self._pace_asked = self.submitted
-            self._pace = self._background.submit(self.lab.tasks.pace, self.task, self.annotator)
-        assert self._pace_seen is not None  # set on the first call
-        seen, submitted_then = self._pace_seen
-        since = self.submitted - submitted_then
-        return replace(seen, mine=seen.mine + since).describe()
+                self._pace_text = f"(progress unavailable: {exc})"
+        else:
+            return self._pace_text
+        self._pace = self._background.submit(self.lab.tasks.pace, self.task, self.annotator)
+        return self._pace_text
+
+    def _opinions(self, cluster: int) -> str:
+        """What the consensus task's annotators said about the cluster (review tasks)."""
+        from traptagger_lab.annotate.stats import label_sets
+
+        with self.lab.sessions() as session:
+            sets = label_sets(session, int(self.task.params["reviews"]), [cluster])
+        return "; ".join(f"{who}: {' + '.join(sorted(said))}" for (who, _), said in sets.items())
 
     def _suggestion(self, cluster: int) -> tuple[str, str] | None:
         """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
@@ -322,9 +326,11 @@ class ClusterTagger(widgets.VBox):
         self.status.value = f"<span style='color:#555'>{text}</span>"
 
     def close(self) -> None:
-        """Give back unfinished work and stop the background renderer."""
+        """Give back unfinished work and stop the background renderer (once; ipywidgets
+        calls ``close`` again when the widget is garbage-collected)."""
         if self.job is not None and self.cluster is not None:
             self.lab.annotate.release(self.job)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._background.shutdown(wait=False, cancel_futures=True)
+        self.job = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._background.shutdown(wait=True, cancel_futures=True)
         super().close()
