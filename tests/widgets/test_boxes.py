@@ -15,7 +15,7 @@ from traptagger_lab.sample import SampleSurvey
 
 
 def test_correct_boxes(sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path) -> None:
-    from traptagger_lab.widgets.boxes import SightingEditor
+    from traptagger_lab.widgets.boxes import BoxEditor as SightingEditor
 
     lab = lab_factory()
     lab.ingest(str(sample_survey.root), survey="S")

@@ -7,10 +7,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from traptagger_lab.db.models import Annotation, Label
+from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.sample import SampleSurvey
 
 
@@ -75,7 +77,7 @@ def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_pa
 
 def test_ai_check_confirms_with_enter(sample_survey: SampleSurvey, lab_factory: Any) -> None:
     from traptagger_lab.db.models import ClusterSuggestion
-    from traptagger_lab.widgets.tagger import ClusterTagger
+    from traptagger_lab.widgets.tagger import AICheck
 
     lab = lab_factory()
     lab.ingest(str(sample_survey.root), survey="S")
@@ -96,7 +98,10 @@ def test_ai_check_confirms_with_enter(sample_survey: SampleSurvey, lab_factory: 
                 )
             )
     task = lab.tasks.create("S", "check", labels=["Impala", "Zebra"], kind="ai_check")
-    tagger = ClusterTagger(lab, task, "ann", job_size=2)
+    species = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    with pytest.raises(ConfigurationError, match="AICheck is for ai_check tasks"):
+        AICheck(lab, species, "ann")
+    tagger = AICheck(lab, task, "ann", job_size=2)
     assert "AI suggests Zebra" in tagger.status.value
     first = tagger.cluster
     tagger.press("Enter")  # confirm
@@ -113,13 +118,13 @@ def test_ai_check_confirms_with_enter(sample_survey: SampleSurvey, lab_factory: 
 
 
 def test_empty_review_preselects_nothing(sample_survey: SampleSurvey, lab_factory: Any) -> None:
-    from traptagger_lab.widgets.tagger import ClusterTagger
+    from traptagger_lab.widgets.tagger import EmptyReview
 
     lab = lab_factory()
     lab.ingest(str(sample_survey.root), survey="S")
     lab.sequences("S")
     task = lab.tasks.create("S", "empty", labels=["Impala"], kind="empty_review")
-    tagger = ClusterTagger(lab, task, "ann", job_size=2)
+    tagger = EmptyReview(lab, task, "ann", job_size=2)
     assert "AI suggests Nothing" in tagger.status.value
     tagger.press("Enter")
     with lab.sessions() as session:

@@ -158,3 +158,9 @@ class SightingJobs(widgets.VBox):
             self._next_job()
         else:
             self._show()
+
+
+#: The box editor for one cluster (add, move, resize, delete boxes; a label per box).
+BoxEditor = SightingEditor
+#: A sighting-count task worked job by job (box corrections give the counts).
+SightingCount = SightingJobs

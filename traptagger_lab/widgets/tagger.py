@@ -26,6 +26,7 @@ from traptagger_lab.annotate.stats import Pace
 from traptagger_lab.db.models import Image as ImageRow
 from traptagger_lab.db.models import Job, Survey
 from traptagger_lab.detect.relevance import relevant_detections
+from traptagger_lab.errors import ConfigurationError
 
 TUTORIAL = (
     "<div style='border:1px solid #ccc;padding:8px;background:#f7f7f7'>"
@@ -328,9 +329,41 @@ class ClusterTagger(widgets.VBox):
     def close(self) -> None:
         """Give back unfinished work and stop the background renderer (once; ipywidgets
         calls ``close`` again when the widget is garbage-collected)."""
+        if not hasattr(self, "_pool"):  # the constructor failed before it started anything
+            super().close()
+            return
         if self.job is not None and self.cluster is not None:
             self.lab.annotate.release(self.job)
         self.job = None
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._background.shutdown(wait=True, cancel_futures=True)
         super().close()
+
+
+class _KindTagger(ClusterTagger):
+    """A ClusterTagger that only opens tasks of one kind."""
+
+    KIND: ClassVar[str]
+
+    def __init__(
+        self, lab: Any, task: Any, annotator: str, job_size: int = 10, width: int = 800
+    ) -> None:
+        kind = lab.tasks.get(task).kind
+        if kind != self.KIND:
+            raise ConfigurationError(
+                f"{type(self).__name__} is for {self.KIND} tasks; this task is a {kind} task "
+                "(ClusterTagger opens any labelling task)"
+            )
+        super().__init__(lab, task, annotator, job_size, width)
+
+
+class AICheck(_KindTagger):
+    """Confirm or correct the AI's species per cluster: Enter confirms, a species key corrects."""
+
+    KIND = "ai_check"
+
+
+class EmptyReview(_KindTagger):
+    """Confirm clusters the AI called empty: Enter says "Nothing", a species key corrects."""
+
+    KIND = "empty_review"
