@@ -54,8 +54,8 @@ test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check traptagger_lab tests benchmarks
-	$(BIN)/ruff format --check traptagger_lab tests benchmarks
+	$(BIN)/ruff check traptagger_lab extension tests benchmarks
+	$(BIN)/ruff format --check traptagger_lab extension tests benchmarks
 	$(BIN)/mypy
 
 bench: $(VENV)/.dev-installed

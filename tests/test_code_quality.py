@@ -19,7 +19,7 @@ def _tool(name: str) -> str:
 
 
 def test_ruff() -> None:
-    targets = ["traptagger_lab", "tests", "benchmarks"]
+    targets = ["traptagger_lab", "extension", "tests", "benchmarks"]
     for args in (["check", *targets], ["format", "--check", *targets]):
         result = subprocess.run([_tool("ruff"), *args], cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,200 @@
+"""Provision an organisation: its own database, database users and storage prefix.
+
+Isolation is enforced by the servers, not by Python checks a notebook user
+could bypass: every organisation gets a database on the shared server and two
+logins that can reach only that database. The member login owns it (notebooks,
+processing); the annotator login may read everything in it but write only what
+annotating writes (annotations, jobs, outages, corrected boxes). Blobs live
+under a per-organisation prefix (locally a directory only its owner can open).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import URL, make_url
+
+from traptagger_lab.db.engine import make_engine, upgrade
+from traptagger_lab.errors import ConfigurationError
+
+#: What the annotator login may change, table by table; it may read every table.
+ANNOTATOR_WRITES: dict[str, tuple[str, ...]] = {
+    "annotation": ("INSERT", "UPDATE"),
+    "job": ("INSERT", "UPDATE"),
+    "job_item": ("INSERT", "UPDATE"),
+    "task_item": ("UPDATE",),
+    "camera_outage": ("INSERT", "UPDATE", "DELETE"),
+    "detection": ("INSERT", "UPDATE"),
+}
+
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+
+
+def slug_for(name: str) -> str:
+    """A database-safe identifier for an organisation name ("Kruger Park" -> "kruger_park")."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:30]
+    if not slug or not slug[0].isalpha():
+        slug = f"org_{slug}"[:30]
+    if not _SLUG.match(slug):
+        raise ConfigurationError(f"cannot make an identifier from organisation name {name!r}")
+    return slug
+
+
+@dataclass(frozen=True)
+class OrgCredentials:
+    """What the hub hands to an organisation's servers: one login per role, and the store."""
+
+    slug: str
+    database: str
+    member_url: str
+    annotator_url: str
+    storage_url: str
+
+
+class Provisioner:
+    """Creates and removes organisations' databases, logins and storage prefixes.
+
+    ``admin_url`` is a server login allowed to create databases and users
+    (MariaDB/MySQL or PostgreSQL); ``storage_root`` is a local folder under
+    which each organisation gets a private directory.
+    """
+
+    def __init__(self, admin_url: str, storage_root: str | Path) -> None:
+        self.admin_url = make_url(admin_url)
+        self.backend = self.admin_url.get_backend_name()
+        if self.backend not in ("mysql", "mariadb", "postgresql"):
+            raise ConfigurationError(
+                f"organisations need a database server (MariaDB/MySQL or PostgreSQL), "
+                f"not {self.backend}"
+            )
+        self.storage_root = Path(storage_root)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def create(self, slug: str) -> OrgCredentials:
+        """Make the organisation's database, its two logins and its storage directory."""
+        if not _SLUG.match(slug):
+            raise ConfigurationError(f"organisation id {slug!r}: use a-z, 0-9 and _ only")
+        database, member, annotator = self._names(slug)
+        member_password, annotator_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        if self.backend == "postgresql":
+            self._create_postgres(database, member, member_password, annotator, annotator_password)
+        else:
+            self._create_mysql(database, member, member_password, annotator, annotator_password)
+        member_url = self._url(database, member, member_password)
+        engine = make_engine(member_url)
+        try:
+            upgrade(engine)
+            self.grant_annotator(engine, annotator)
+        finally:
+            engine.dispose()
+        storage = self.storage_root / slug
+        storage.mkdir(parents=True, exist_ok=True)
+        os.chmod(storage, 0o700)
+        return OrgCredentials(
+            slug,
+            database,
+            member_url,
+            self._url(database, annotator, annotator_password),
+            storage.resolve().as_uri(),
+        )
+
+    def grant_annotator(self, member_engine: Engine, annotator: str) -> None:
+        """(Re)grant the annotator login its rights; run again after a schema upgrade."""
+        quoted = self._quote_user(annotator)
+        with member_engine.begin() as connection:
+            if self.backend == "postgresql":
+                connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {quoted}"))
+                connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}"))
+                connection.execute(
+                    text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+                )
+            else:
+                database = member_engine.url.database
+                connection.execute(text(f"GRANT SELECT ON `{database}`.* TO {quoted}"))
+            for table, rights in ANNOTATOR_WRITES.items():
+                target = table if self.backend == "postgresql" else f"`{database}`.`{table}`"
+                connection.execute(text(f"GRANT {', '.join(rights)} ON {target} TO {quoted}"))
+
+    def drop(self, slug: str) -> None:
+        """Remove the organisation's database and logins (its storage directory stays)."""
+        database, member, annotator = self._names(slug)
+        with self._admin() as connection:
+            if self.backend == "postgresql":
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": database},
+                )
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+                for user in (annotator, member):
+                    connection.execute(text(f'DROP ROLE IF EXISTS "{user}"'))
+            else:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{database}`"))
+                for user in (annotator, member):
+                    connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
+
+    # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _names(slug: str) -> tuple[str, str, str]:
+        return f"tt_org_{slug}", f"tt_{slug}_member", f"tt_{slug}_annotator"
+
+    def _quote_user(self, user: str) -> str:
+        return f'"{user}"' if self.backend == "postgresql" else f"'{user}'@'%'"
+
+    def _url(self, database: str, user: str, password: str) -> str:
+        url: URL = self.admin_url.set(username=user, password=password, database=database)
+        return url.render_as_string(hide_password=False)
+
+    @contextmanager
+    def _admin(self) -> Iterator[Connection]:
+        """An autocommit connection of the admin login (CREATE DATABASE cannot run in a
+        transaction on PostgreSQL)."""
+        database = "postgres" if self.backend == "postgresql" else None
+        engine = make_engine(self.admin_url.set(database=database).render_as_string(False))
+        try:
+            with engine.connect() as connection:
+                yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        finally:
+            engine.dispose()
+
+    def _create_mysql(
+        self, database: str, member: str, member_pw: str, annotator: str, annotator_pw: str
+    ) -> None:
+        with self._admin() as connection:
+            connection.execute(
+                text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            )
+            for user, password in ((member, member_pw), (annotator, annotator_pw)):
+                connection.execute(
+                    text(f"CREATE USER {self._quote_user(user)} IDENTIFIED BY :password"),
+                    {"password": password},
+                )
+            # the member login owns its database, and may hand its annotator read/annotate rights
+            connection.execute(
+                text(
+                    f"GRANT ALL PRIVILEGES ON `{database}`.* TO {self._quote_user(member)} "
+                    "WITH GRANT OPTION"
+                )
+            )
+
+    def _create_postgres(
+        self, database: str, member: str, member_pw: str, annotator: str, annotator_pw: str
+    ) -> None:
+        with self._admin() as connection:
+            for user, password in ((member, member_pw), (annotator, annotator_pw)):
+                # CREATE ROLE cannot take a bound parameter: the password is URL-safe base64
+                connection.execute(text(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}'"))
+            connection.execute(text(f'CREATE DATABASE "{database}" OWNER "{member}"'))
+            connection.execute(text(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC'))
+            connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{annotator}"'))
