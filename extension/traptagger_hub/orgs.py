@@ -1,0 +1,270 @@
+"""Organisations and their people: enquiries, approval, roles and invitations.
+
+The registry is the hub's own database (separate from every organisation's
+data): who belongs to which organisation in which role, and each
+organisation's connection settings, which only the hub reads and hands to a
+user's server when it starts. Roles:
+
+- ``admin``: runs the organisation (invites and removes people) and works as a member;
+- ``member``: notebooks and Voila apps on the organisation's data;
+- ``annotator``: the Voila annotation app only, with the annotator database login.
+
+A person may hold roles in several organisations (annotators often work for many).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from traptagger_hub.provision import Provisioner, slug_for
+from traptagger_lab.db.engine import make_engine, session_factory
+from traptagger_lab.errors import ConfigurationError, NotFoundError
+
+ROLES = ("admin", "member", "annotator")
+INVITATION_LIFETIME = dt.timedelta(days=7)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class RegistryBase(DeclarativeBase):
+    """Tables of the hub's registry (not of any organisation's database)."""
+
+
+class Organisation(RegistryBase):
+    """An organisation: requested, then approved (and provisioned) or rejected."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    contact: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(100))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    member_url: Mapped[str | None] = mapped_column(Text)
+    annotator_url: Mapped[str | None] = mapped_column(Text)
+    storage_url: Mapped[str | None] = mapped_column(Text)
+
+
+class Membership(RegistryBase):
+    """One person's role in one organisation."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("organisation_id", "username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+
+
+class Invitation(RegistryBase):
+    """A link that lets whoever opens it (once, before it expires) join in a role."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A person's role in an organisation, as the hub needs it at login and spawn."""
+
+    organisation: str
+    name: str
+    role: str
+
+
+class Registry:
+    """The hub's registry of organisations, memberships and invitations."""
+
+    def __init__(self, url: str, provisioner: Provisioner | None = None) -> None:
+        self.engine = make_engine(url)
+        RegistryBase.metadata.create_all(self.engine)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self.provisioner = provisioner
+
+    # -- organisations ----------------------------------------------------------------------
+
+    def request(self, name: str, contact: str, purpose: str, requested_by: str) -> Organisation:
+        """File the enquiry for a new organisation (a platform admin approves it)."""
+        slug = slug_for(name)
+        with self.sessions() as session, session.begin():
+            if session.scalar(select(Organisation).where(Organisation.slug == slug)):
+                raise ConfigurationError(f"an organisation called {name!r} exists already")
+            org = Organisation(
+                slug=slug, name=name, contact=contact, purpose=purpose, requested_by=requested_by
+            )
+            session.add(org)
+        return org
+
+    def pending(self) -> list[Organisation]:
+        """Enquiries waiting for a decision, oldest first."""
+        with self.sessions() as session:
+            query = select(Organisation).where(Organisation.status == "requested")
+            return list(session.scalars(query.order_by(Organisation.id)))
+
+    def approve(self, slug: str, note: str = "") -> Organisation:
+        """Approve an enquiry: provision its database, logins and store; the requester is admin."""
+        if self.provisioner is None:
+            raise ConfigurationError("this registry has no provisioner: it cannot approve")
+        with self.sessions() as session, session.begin():
+            org = self._organisation(session, slug)
+            if org.status != "requested":
+                raise ConfigurationError(f"organisation {slug!r} is {org.status}, not requested")
+            credentials = self.provisioner.create(org.slug)
+            org.member_url, org.annotator_url = credentials.member_url, credentials.annotator_url
+            org.storage_url = credentials.storage_url
+            org.status, org.decided_at, org.decision_note = "active", _now(), note
+            session.add(Membership(organisation_id=org.id, username=org.requested_by, role="admin"))
+        return org
+
+    def reject(self, slug: str, note: str) -> None:
+        """Turn an enquiry down, saying why."""
+        with self.sessions() as session, session.begin():
+            org = self._organisation(session, slug)
+            org.status, org.decided_at, org.decision_note = "rejected", _now(), note
+
+    # -- people -----------------------------------------------------------------------------
+
+    def add(self, slug: str, username: str, role: str) -> None:
+        """Give ``username`` a role in the organisation (replacing any role they had there)."""
+        if role not in ROLES:
+            raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+        with self.sessions() as session, session.begin():
+            org = self._active(session, slug)
+            existing = session.scalar(
+                select(Membership).where(
+                    Membership.organisation_id == org.id, Membership.username == username
+                )
+            )
+            if existing is not None:
+                existing.role = role
+            else:
+                session.add(Membership(organisation_id=org.id, username=username, role=role))
+
+    def remove(self, slug: str, username: str) -> None:
+        """Take ``username`` out of the organisation (the last admin cannot leave)."""
+        with self.sessions() as session, session.begin():
+            org = self._organisation(session, slug)
+            members = session.scalars(
+                select(Membership).where(Membership.organisation_id == org.id)
+            ).all()
+            mine = [m for m in members if m.username == username]
+            if not mine:
+                raise NotFoundError(f"{username!r} is not in organisation {slug!r}")
+            admins = [m for m in members if m.role == "admin"]
+            if mine[0].role == "admin" and len(admins) == 1:
+                raise ConfigurationError(f"{username!r} is the last admin of {slug!r}")
+            session.delete(mine[0])
+
+    def invite(
+        self, slug: str, role: str, by: str, lifetime: dt.timedelta = INVITATION_LIFETIME
+    ) -> str:
+        """A one-use invitation token for a role (sent as a link); only admins may invite."""
+        if role not in ROLES:
+            raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+        if self.role_of(by, slug) != "admin":
+            raise ConfigurationError(f"{by!r} is not an admin of {slug!r}: only admins invite")
+        token = secrets.token_urlsafe(32)
+        with self.sessions() as session, session.begin():
+            org = self._active(session, slug)
+            session.add(
+                Invitation(
+                    token=token,
+                    organisation_id=org.id,
+                    role=role,
+                    created_by=by,
+                    expires_at=_now() + lifetime,
+                )
+            )
+        return token
+
+    def accept(self, token: str, username: str) -> Role:
+        """Join through an invitation; each token works once, until it expires."""
+        with self.sessions() as session, session.begin():
+            invitation = session.scalar(select(Invitation).where(Invitation.token == token))
+            if invitation is None:
+                raise NotFoundError("this invitation link is not valid")
+            if invitation.accepted_by is not None:
+                raise ConfigurationError("this invitation link has been used already")
+            if invitation.expires_at < _now():
+                raise ConfigurationError("this invitation link has expired: ask for a new one")
+            invitation.accepted_by, invitation.accepted_at = username, _now()
+            org = session.get(Organisation, invitation.organisation_id)
+            assert org is not None
+            slug, role = org.slug, invitation.role
+        self.add(slug, username, role)
+        return Role(slug, org.name, role)
+
+    def roles(self, username: str) -> list[Role]:
+        """Every active organisation ``username`` belongs to, with their role there."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Organisation.slug, Organisation.name, Membership.role)
+                .join(Membership, Membership.organisation_id == Organisation.id)
+                .where(Membership.username == username, Organisation.status == "active")
+                .order_by(Organisation.slug)
+            ).all()
+        return [Role(*row) for row in rows]
+
+    def role_of(self, username: str, slug: str) -> str | None:
+        """``username``'s role in the organisation, or None."""
+        return next((r.role for r in self.roles(username) if r.organisation == slug), None)
+
+    def server_environment(self, username: str, slug: str) -> dict[str, str]:
+        """What the hub sets in the user's server for this organisation: the login of
+        their role (annotators get the annotator login), the store, who they are."""
+        role = self.role_of(username, slug)
+        if role is None:
+            raise NotFoundError(f"{username!r} is not in organisation {slug!r}")
+        with self.sessions() as session:
+            org = self._active(session, slug)
+            url = org.annotator_url if role == "annotator" else org.member_url
+            if url is None or org.storage_url is None:
+                raise ConfigurationError(f"organisation {slug!r} was never provisioned")
+            return {
+                "TRAPTAGGER_ORGANISATION": slug,
+                "TRAPTAGGER_ROLE": role,
+                "TRAPTAGGER_DATABASE_URL": url,
+                "TRAPTAGGER_STORAGE_URL": org.storage_url,
+                "TRAPTAGGER_ANNOTATOR": username,
+            }
+
+    def close(self) -> None:
+        """Close the registry's connections."""
+        self.engine.dispose()
+
+    # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _organisation(session: Session, slug: str) -> Organisation:
+        org = session.scalar(select(Organisation).where(Organisation.slug == slug))
+        if org is None:
+            raise NotFoundError(f"no organisation {slug!r}")
+        return org
+
+    def _active(self, session: Session, slug: str) -> Organisation:
+        org = self._organisation(session, slug)
+        if org.status != "active":
+            raise ConfigurationError(f"organisation {slug!r} is {org.status}, not active")
+        return org
