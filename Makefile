@@ -30,6 +30,14 @@ $(VENV)/.dev-installed: pyproject.toml wheels/.built | $(BIN)/python
 	$(BIN)/python -m pip check
 	touch $@
 
+# JupyterHub's proxy comes from npm (Node.js from Debian: tools/install-system-packages.sh).
+PROXY := hub_config/proxy/node_modules/.bin/configurable-http-proxy
+$(PROXY):
+	bash tools/install-system-packages.sh
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix hub_config/proxy configurable-http-proxy@5; \
+	else echo "npm is missing: JupyterHub cannot start (the hub tests will skip)"; fi
+
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[hub]"
 	$(BIN)/python -m pip check
@@ -51,6 +59,7 @@ endif
 test: $(VENV)/.dev-installed
 	bash tools/start-services.sh
 	bash tools/install-system-packages.sh
+	$(MAKE) $(PROXY)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed

@@ -15,6 +15,8 @@ A person may hold roles in several organisations (annotators often work for many
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -85,6 +87,30 @@ class Invitation(RegistryBase):
     accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class Account(RegistryBase):
+    """A hub login with a password (the local authenticator's; OAuth deployments need none)."""
+
+    __tablename__ = "account"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$salt$hash`` for a password (the salt is random unless given)."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Whether ``password`` is the one ``stored`` was made from (constant-time compare)."""
+    scheme, salt, _ = stored.split("$")
+    if scheme != "scrypt":
+        return False
+    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)), stored)
+
+
 @dataclass(frozen=True)
 class Role:
     """A person's role in an organisation, as the hub needs it at login and spawn."""
@@ -145,6 +171,23 @@ class Registry:
             org.status, org.decided_at, org.decision_note = "rejected", _now(), note
 
     # -- people -----------------------------------------------------------------------------
+
+    def set_password(self, username: str, password: str) -> None:
+        """Create the login, or change its password."""
+        if len(password) < 8:
+            raise ConfigurationError("a password needs at least 8 characters")
+        with self.sessions() as session, session.begin():
+            account = session.get(Account, username)
+            if account is None:
+                session.add(Account(username=username, password_hash=hash_password(password)))
+            else:
+                account.password_hash = hash_password(password)
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether the login exists and the password is right."""
+        with self.sessions() as session:
+            account = session.get(Account, username)
+        return account is not None and password_matches(password, account.password_hash)
 
     def add(self, slug: str, username: str, role: str) -> None:
         """Give ``username`` a role in the organisation (replacing any role they had there)."""

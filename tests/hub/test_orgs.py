@@ -88,3 +88,19 @@ def test_rejected_enquiries_and_bad_roles(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="role 'owner'"):
         registry.add("tiny_trust", "amy", "owner")
     registry.close()
+
+
+def test_passwords_are_salted_hashes_that_check(tmp_path: Path) -> None:
+    registry = Registry(f"sqlite:///{tmp_path / 'hub.db'}")
+    registry.set_password("amy", "correct horse")
+    assert registry.check_password("amy", "correct horse")
+    assert not registry.check_password("amy", "Correct horse")
+    assert not registry.check_password("bob", "correct horse")
+    registry.set_password("bob", "correct horse")
+    with registry.sessions() as session:
+        stored = dict(session.execute(text("SELECT username, password_hash FROM account")).all())
+    assert stored["amy"] != stored["bob"]  # salted
+    assert "correct horse" not in stored["amy"]
+    with pytest.raises(ConfigurationError, match="8 characters"):
+        registry.set_password("amy", "short")
+    registry.close()

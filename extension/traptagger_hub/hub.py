@@ -1,0 +1,103 @@
+"""JupyterHub parts: log in against the registry, start servers with the organisation's settings.
+
+Used by ``hub_config/jupyterhub_config.py`` (the local demo) and by the
+production configuration alike; only the authenticator and spawner classes
+differ between them, the organisation and role logic is this module's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyterhub.auth import Authenticator
+from jupyterhub.spawner import SimpleLocalProcessSpawner
+from traitlets import Unicode
+
+from traptagger_hub.orgs import Registry
+from traptagger_hub.server import ANNOTATOR_SERVER_ARGS
+
+#: Where an annotator lands: the annotation app, served by Voila.
+ANNOTATOR_URL = "/voila/render/annotate.ipynb"
+
+_registries: dict[str, Registry] = {}
+
+
+def registry_at(url: str) -> Registry:
+    """The registry at ``url`` (one per hub process)."""
+    if url not in _registries:
+        _registries[url] = Registry(url)
+    return _registries[url]
+
+
+class RegistryAuthenticator(Authenticator):
+    """Passwords from the registry; only people with a role in an organisation may log in."""
+
+    registry_url = Unicode(
+        os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
+    )
+
+    async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
+        """The username when the password is right and they belong somewhere, else None."""
+        registry = registry_at(self.registry_url)
+        username = data.get("username", "").strip()
+        if not registry.check_password(username, data.get("password", "")):
+            return None
+        if not registry.roles(username):
+            self.log.warning("%s logged in but belongs to no active organisation", username)
+            return None
+        return username
+
+    def check_allowed(self, username: str, authentication: Any = None) -> bool:
+        """Everyone the registry vouched for is allowed (roles decide what they reach)."""
+        return True
+
+
+class OrganisationSpawner(SimpleLocalProcessSpawner):
+    """Starts a user's server with their organisation's settings, per their role there.
+
+    Members and admins get JupyterLab; annotators get a server that serves
+    only the Voila annotation app, with the annotator database login.
+    """
+
+    registry_url = Unicode(
+        os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
+    )
+    notebooks = Unicode("", config=True, help="folder with the notebooks users open")
+
+    def _role(self) -> tuple[str, str]:
+        registry = registry_at(self.registry_url)
+        roles = registry.roles(self.user.name)
+        wanted = (self.user_options or {}).get("organisation")
+        chosen = next((r for r in roles if r.organisation == wanted), roles[0] if roles else None)
+        if chosen is None:
+            raise RuntimeError(f"{self.user.name} belongs to no active organisation")
+        return chosen.organisation, chosen.role
+
+    def get_env(self) -> dict[str, str]:
+        """The usual environment plus the organisation's database, store and identity."""
+        env: dict[str, str] = super().get_env()
+        organisation, _ = self._role()
+        env.update(registry_at(self.registry_url).server_environment(self.user.name, organisation))
+        store = env["TRAPTAGGER_STORAGE_URL"]
+        if store.startswith("file://"):  # the organisation's private folder holds its workspace
+            env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
+        return env
+
+    def get_args(self) -> list[str]:
+        """Annotators' servers run Voila only; the others the usual JupyterLab."""
+        args: list[str] = super().get_args()
+        _, role = self._role()
+        if self.notebooks:
+            args.append(f"--ServerApp.root_dir={self.notebooks}")
+        if os.geteuid() == 0:  # containers and CI machines often run everything as root
+            args.append("--allow-root")
+        if role == "annotator":
+            args.extend(ANNOTATOR_SERVER_ARGS)
+        return args
+
+    async def start(self) -> Any:
+        """Send annotators straight to the annotation app."""
+        _, role = self._role()
+        self.default_url = ANNOTATOR_URL if role == "annotator" else "/lab"
+        return await super().start()

@@ -1,0 +1,45 @@
+"""JupyterHub for the local demo: TrapTagger Lab organisations on 127.0.0.1.
+
+Started by ``make demo`` (through ``traptagger hub``); every setting comes from
+the environment that command sets:
+
+- ``TRAPTAGGER_HUB_REGISTRY``: the registry database (organisations, roles, passwords);
+- ``TRAPTAGGER_HUB_STATE``: folder for the hub's own database and cookie secret;
+- ``TRAPTAGGER_HUB_NOTEBOOKS``: the notebooks users open;
+- ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy).
+
+Production differs only in the classes and services (see ``production_config.py``).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
+
+state = Path(os.environ.get("TRAPTAGGER_HUB_STATE", "hub-state"))
+state.mkdir(parents=True, exist_ok=True)
+
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = int(os.environ.get("TRAPTAGGER_HUB_PORT", "8000"))
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ.get("TRAPTAGGER_HUB_API_PORT", "8081"))
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
+c.ConfigurableHTTPProxy.command = [
+    os.environ.get("TRAPTAGGER_HUB_PROXY", "configurable-http-proxy")
+]
+c.ConfigurableHTTPProxy.api_url = (
+    f"http://127.0.0.1:{os.environ.get('TRAPTAGGER_HUB_PROXY_API_PORT', '8001')}"
+)
+c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+c.JupyterHub.authenticator_class = "traptagger_hub.hub.RegistryAuthenticator"
+c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationSpawner"
+c.OrganisationSpawner.notebooks = os.environ.get("TRAPTAGGER_HUB_NOTEBOOKS", "")
+c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.shutdown_on_logout = False

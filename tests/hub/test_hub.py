@@ -1,0 +1,223 @@
+"""A real JupyterHub + configurable-http-proxy with an organisation on the real MariaDB.
+
+A member's server starts with the organisation's settings; an annotator lands
+in the Voila app and cannot reach JupyterLab, terminals or the kernels API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from traptagger_hub.orgs import Registry
+from traptagger_hub.provision import Provisioner
+
+from tests.conftest import MYSQL_SERVER, REPO
+from traptagger_lab.sample import SampleSurvey
+
+PROXY = REPO / "hub_config/proxy/node_modules/.bin/configurable-http-proxy"
+PASSWORD = "wildlife-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Hub:
+    """A running hub: its address, organisation and people."""
+
+    url: str
+    organisation: str
+    member_url: str
+    storage_url: str
+    people: dict[str, str]  # username -> role
+
+    def login(self, username: str, password: str = PASSWORD) -> object:
+        """A requests session logged in as ``username`` (password login form)."""
+        import requests
+
+        session = requests.Session()
+        page = session.get(f"{self.url}/hub/login", timeout=30)
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+        form = {"username": username, "password": password}
+        if xsrf:
+            form["_xsrf"] = xsrf.group(1)
+        answer = session.post(f"{self.url}/hub/login", data=form, timeout=180)
+        if not answer.ok:
+            raise PermissionError(f"login as {username} refused ({answer.status_code})")
+        return session
+
+
+def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -> None:
+    from traptagger_lab.lab import open_lab
+
+    registry.request(name, "hub@example.org", "tests", requested_by="admin")
+    slug = registry.pending()[0].slug
+    registry.approve(slug)
+    registry.add(slug, "member", "member")
+    registry.add(slug, "annotator", "annotator")
+    for person in ("admin", "member", "annotator"):
+        registry.set_password(person, PASSWORD)
+    env = registry.server_environment("member", slug)
+    with open_lab(
+        env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://"),
+        database_url=env["TRAPTAGGER_DATABASE_URL"],
+        storage_url=env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://") + "/blobs",
+        dask_scheduler="sync",
+    ) as lab:
+        lab.ingest(str(survey.root), survey="S")
+        lab.sequences("S")
+        lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+
+
+@pytest.fixture
+def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
+    if not PROXY.exists():
+        pytest.skip("configurable-http-proxy is not installed (make test installs it)")
+    provisioner = Provisioner(MYSQL_SERVER, tmp_path / "stores")
+    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    registry = Registry(registry_url, provisioner)
+    name = f"Hub {uuid.uuid4().hex[:6]}"
+    slug = name.lower().replace(" ", "_")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TRAPTAGGER_HUB_REGISTRY": registry_url,
+        "TRAPTAGGER_HUB_STATE": str(tmp_path / "hub-state"),
+        "TRAPTAGGER_HUB_NOTEBOOKS": str(REPO / "notebooks"),
+        "TRAPTAGGER_HUB_PORT": str(port),
+        "TRAPTAGGER_HUB_API_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_PROXY_API_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_PROXY": str(PROXY),
+    }
+    for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
+        env.pop(variable, None)
+    log = (tmp_path / "hub.log").open("w")
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        _prepare_organisation(registry, name, sample_survey)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyterhub",
+                "-f",
+                str(REPO / "hub_config/jupyterhub_config.py"),
+            ],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(f"{url}/hub/api", server, tmp_path / "hub.log")
+        member_env = registry.server_environment("member", slug)
+        yield Hub(
+            url,
+            slug,
+            member_env["TRAPTAGGER_DATABASE_URL"],
+            member_env["TRAPTAGGER_STORAGE_URL"],
+            {"admin": "admin", "member": "member", "annotator": "annotator"},
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        log.close()
+        registry.close()
+        provisioner.drop(slug)
+
+
+def _wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    import requests
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterHub exited:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"JupyterHub did not answer in 90 s:\n{log.read_text()[-3000:]}")
+
+
+def _wait_for_server(session: object, hub: Hub, user: str, path: str) -> object:
+    """Follow the spawn until the user's server answers ``path``."""
+    deadline = time.monotonic() + 180
+    answer = None
+    while time.monotonic() < deadline:
+        answer = session.get(f"{hub.url}/user/{user}{path}", timeout=60)  # type: ignore[attr-defined]
+        if answer.status_code != 503 and "/hub/spawn-pending" not in answer.url:
+            return answer
+        time.sleep(1)
+    status = None if answer is None else (answer.status_code, answer.url)  # type: ignore[attr-defined]
+    pytest.fail(f"{user}'s server did not start: {status}")
+
+
+def _server_environment(user: str) -> dict[str, str]:
+    """The environment of ``user``'s running single-user server process."""
+    import psutil
+
+    for process in psutil.process_iter(["cmdline"]):
+        if "jupyterhub.singleuser" not in " ".join(process.info["cmdline"] or []):
+            continue
+        try:
+            env = process.environ()
+        except psutil.Error:
+            continue
+        if env.get("JUPYTERHUB_USER") == user:
+            return dict(env)
+    raise AssertionError(f"no server process for {user}")
+
+
+@pytest.mark.hub
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
+    member = hub.login("member")
+    lab = _wait_for_server(member, hub, "member", "/lab")
+    assert lab.status_code == 200  # type: ignore[attr-defined]
+    env = _server_environment("member")
+    assert env["TRAPTAGGER_ORGANISATION"] == hub.organisation
+    assert env["TRAPTAGGER_ROLE"] == "member"
+    assert env["TRAPTAGGER_DATABASE_URL"] == hub.member_url
+    assert env["TRAPTAGGER_STORAGE_URL"] == hub.storage_url
+
+    annotator = hub.login("annotator")
+    app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
+    assert app.status_code == 200, app.text[:300]  # type: ignore[attr-defined]
+    assert "annotation_app" not in app.text  # type: ignore[attr-defined]  # Voila hides code
+    env = _server_environment("annotator")
+    assert env["TRAPTAGGER_ROLE"] == "annotator"
+    assert "_annotator:" in env["TRAPTAGGER_DATABASE_URL"]
+    for path in ("/lab", "/terminals/1", "/api/kernels", "/api/contents", "/api/sessions"):
+        refused = annotator.get(  # type: ignore[attr-defined]
+            f"{hub.url}/user/annotator{path}", timeout=30, allow_redirects=False
+        )
+        assert refused.status_code in (403, 404), (path, refused.status_code)
+    for path in ("/api/kernels", "/api/contents"):  # the same requests work for a member
+        allowed = member.get(f"{hub.url}/user/member{path}", timeout=30)  # type: ignore[attr-defined]
+        assert allowed.status_code == 200, (path, allowed.status_code)
+
+    with pytest.raises(PermissionError):
+        hub.login("stranger")
+    with pytest.raises(PermissionError):
+        hub.login("member", "not-the-password")
