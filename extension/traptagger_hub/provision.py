@@ -63,17 +63,22 @@ class Provisioner:
 
     ``admin_url`` is a server login allowed to create databases and users
     (MariaDB/MySQL or PostgreSQL); ``storage_root`` is a local folder under
-    which each organisation gets a private directory.
+    which each organisation gets a private directory. ``admin_url="sqlite"``
+    (a laptop demo without a server) puts each organisation's SQLite file in
+    its private directory: isolation is then the file system's alone, and
+    annotators share the member login, so use a server for real deployments.
     """
 
     def __init__(self, admin_url: str, storage_root: str | Path) -> None:
-        self.admin_url = make_url(admin_url)
+        self.admin_url = make_url("sqlite://" if admin_url == "sqlite" else admin_url)
         self.backend = self.admin_url.get_backend_name()
-        if self.backend not in ("mysql", "mariadb", "postgresql"):
+        if self.backend not in ("mysql", "mariadb", "postgresql", "sqlite"):
             raise ConfigurationError(
-                f"organisations need a database server (MariaDB/MySQL or PostgreSQL), "
-                f"not {self.backend}"
+                f"organisations need a database server (MariaDB/MySQL or PostgreSQL) "
+                f"or 'sqlite' for a local demo, not {self.backend}"
             )
+        if self.backend == "sqlite" and self.admin_url.database:
+            raise ConfigurationError("give 'sqlite' alone: each organisation gets its own file")
         self.storage_root = Path(storage_root)
 
     # -- public -----------------------------------------------------------------------------
@@ -82,6 +87,11 @@ class Provisioner:
         """Make the organisation's database, its two logins and its storage directory."""
         if not _SLUG.match(slug):
             raise ConfigurationError(f"organisation id {slug!r}: use a-z, 0-9 and _ only")
+        storage = self.storage_root / slug
+        storage.mkdir(parents=True, exist_ok=True)
+        os.chmod(storage, 0o700)
+        if self.backend == "sqlite":
+            return self._create_sqlite(slug, storage)
         database, member, annotator = self._names(slug)
         member_password, annotator_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         if self.backend == "postgresql":
@@ -95,9 +105,6 @@ class Provisioner:
             self.grant_annotator(engine, annotator)
         finally:
             engine.dispose()
-        storage = self.storage_root / slug
-        storage.mkdir(parents=True, exist_ok=True)
-        os.chmod(storage, 0o700)
         return OrgCredentials(
             slug,
             database,
@@ -125,6 +132,9 @@ class Provisioner:
 
     def drop(self, slug: str) -> None:
         """Remove the organisation's database and logins (its storage directory stays)."""
+        if self.backend == "sqlite":
+            (self.storage_root / slug / "lab.db").unlink(missing_ok=True)
+            return
         database, member, annotator = self._names(slug)
         with self._admin() as connection:
             if self.backend == "postgresql":
@@ -144,6 +154,17 @@ class Provisioner:
                     connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
 
     # -- internals --------------------------------------------------------------------------
+
+    @staticmethod
+    def _create_sqlite(slug: str, storage: Path) -> OrgCredentials:
+        database = storage.resolve() / "lab.db"
+        url = f"sqlite:///{database}"
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        return OrgCredentials(slug, str(database), url, url, storage.resolve().as_uri())
 
     @staticmethod
     def _names(slug: str) -> tuple[str, str, str]:

@@ -120,8 +120,24 @@ def test_each_org_gets_a_private_store_and_bad_names_are_refused(
     assert slug_for("2024 survey team") == "org_2024_survey_team"
     with pytest.raises(ConfigurationError, match="a-z"):
         two_orgs[0].create("Robert'); DROP TABLE")
-    with pytest.raises(ConfigurationError, match="database server"):
+    with pytest.raises(ConfigurationError, match="'sqlite' alone"):
         Provisioner("sqlite:///x.db", "stores")
+    with pytest.raises(ConfigurationError, match="database server"):
+        Provisioner("oracle://scott@db", "stores")
+
+
+def test_sqlite_organisations_for_a_laptop_demo(tmp_path: Path) -> None:
+    provisioner = Provisioner("sqlite", tmp_path / "stores")
+    org = provisioner.create("demo_trust")
+    assert org.member_url == org.annotator_url  # SQLite has no logins: one file per org
+    assert Path(org.database).parent == tmp_path.resolve() / "stores" / "demo_trust"
+    assert stat.S_IMODE(Path(org.database).parent.stat().st_mode) == 0o700
+    engine = make_engine(org.member_url)
+    with engine.connect() as connection:  # the schema is in place
+        assert connection.execute(text("SELECT count(*) FROM survey")).scalar() == 0
+    engine.dispose()
+    provisioner.drop("demo_trust")
+    assert not Path(org.database).exists()
 
 
 def test_an_annotator_login_works_a_job_through_the_library(
