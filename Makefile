@@ -4,13 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?=
-WORKSPACE ?= demo-workspace
-SURVEY ?= Demo survey
-PORT ?= 8888
-# Set DEMO_SERVE=0 to build the demo workspace without starting Jupyter.
+WORKSPACE ?= demo-hub
+PORT ?= 8000
+# Set DEMO_SERVE=0 to build the demo organisation without starting JupyterHub.
 DEMO_SERVE ?= 1
 PYTEST_ARGS ?=
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: demo test lint bench services clean
 
@@ -39,21 +37,16 @@ $(PROXY):
 	else echo "npm is missing: JupyterHub cannot start (the hub tests will skip)"; fi
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[hub]"
+	$(BIN)/python -m pip install --quiet -e ".[hub,mysql]"
 	$(BIN)/python -m pip check
 	touch $@
 
-## demo: build a workspace from the sample survey (or DATA=/your/photos), process it, open it in Jupyter
+## demo: a demo organisation with the sample survey (or DATA=/your/photos), processed, on JupyterHub
 demo: $(VENV)/.demo-installed
-	$(BIN)/traptagger demo --workspace "$(WORKSPACE)" --survey "$(SURVEY)" $(if $(DATA),--data "$(DATA)",)
-ifeq ($(DEMO_SERVE),1)
-	@echo "Opening the workspace in JupyterLab on http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
-	TRAPTAGGER_WORKSPACE="$(abspath $(WORKSPACE))" \
-	TRAPTAGGER_DEMO_SURVEY="$(SURVEY)" \
-	TRAPTAGGER_DEMO_DATA="$(if $(DATA),$(abspath $(DATA)),$(abspath $(WORKSPACE))/sample-data)" \
-	$(BIN)/jupyter lab --ip 127.0.0.1 --port $(PORT) --no-browser $(ROOT_FLAG) \
-		--ServerApp.root_dir="$(CURDIR)" notebooks/getting_started.ipynb
-endif
+	-bash tools/start-services.sh
+	$(MAKE) $(PROXY)
+	$(BIN)/traptagger-hub demo --state "$(WORKSPACE)" --port $(PORT) \
+		$(if $(DATA),--data "$(abspath $(DATA))",) $(if $(filter 0,$(DEMO_SERVE)),--no-serve,)
 
 ## test: install the dev extras and run the whole suite (starts local MariaDB/PostgreSQL if down)
 test: $(VENV)/.dev-installed

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from traptagger_lab.lab import open_lab
-from traptagger_lab.sample import make_sample_survey
+from traptagger_lab.sample import SPECIES, make_sample_survey
 
 log = logging.getLogger(__name__)
 
 
 def build_demo(
-    workspace: Path, data: Path | None = None, survey: str = "Demo survey"
+    workspace: Path, data: Path | None = None, survey: str = "Demo survey", **settings: Any
 ) -> dict[str, Any]:
     """Create or refresh the demo workspace and return a summary of it.
 
@@ -26,6 +26,7 @@ def build_demo(
         workspace: Folder of the demo workspace (created if missing).
         data: The user's own photos (``SITE/CAMERA/...``); default: a generated sample survey.
         survey: Name of the survey to create.
+        **settings: Other settings (an organisation's database and store, on the demo hub).
     """
     workspace = Path(workspace).resolve()
     if data is None:
@@ -33,9 +34,11 @@ def build_demo(
         if not (data / "sample_truth.csv").exists():
             made = make_sample_survey(data)
             log.info("wrote a sample survey of %d photos to %s", len(made.photos), data)
-    with open_lab(str(workspace)) as lab:
+    with open_lab(str(workspace), **settings) as lab:
         report = lab.ingest(str(data), survey=survey)
         clusters = lab.sequences(survey)
+        if lab.tasks.list(survey).empty:  # something for the annotators to do
+            lab.tasks.create(survey, "Species", labels=[name.title() for name in sorted(SPECIES)])
         return {
             "workspace": str(workspace),
             "database": lab.settings.resolved_database_url(),

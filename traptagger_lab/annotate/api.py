@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,6 +76,26 @@ class Tasks:
                 source,
             )
 
+    def list(self, survey: SurveyRef | None = None) -> pd.DataFrame:
+        """Tasks (of one survey, or all) with their kind and progress."""
+        from traptagger_lab.db.models import Survey
+
+        with self._lab.sessions() as session:
+            query = select(Task.id, Task.name, Task.kind, Survey.name.label("survey")).join(
+                Survey, Survey.id == Task.survey_id
+            )
+            if survey is not None:
+                query = query.where(Task.survey_id == self._lab.survey(survey).id)
+            rows = session.execute(query.order_by(Survey.name, Task.name)).all()
+            done = [jobs.progress(session, row.id) for row in rows]
+        return pd.DataFrame(
+            [
+                {**row._asdict(), "clusters": d["clusters"], "complete": d["complete"]}
+                for row, d in zip(rows, done, strict=True)
+            ],
+            columns=["id", "name", "kind", "survey", "clusters", "complete"],
+        )
+
     def get(self, task: TaskRef, survey: SurveyRef | None = None) -> Task:
         """A task by object, id, or name (within ``survey`` when several surveys use the name)."""
         if isinstance(task, Task):
@@ -91,7 +112,7 @@ class Tasks:
             raise NotFoundError(f"task {task!r} {problem}")
         return found[0]
 
-    def label_defs(self, task: TaskRef) -> list[LabelDef]:
+    def label_defs(self, task: TaskRef) -> builtins.list[LabelDef]:
         """The task's labels, parents first, as stored."""
         target = self.get(task)
         with self._lab.sessions() as session:
