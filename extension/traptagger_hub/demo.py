@@ -95,7 +95,7 @@ def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None)
         data,
         SURVEY,
         database_url=env["TRAPTAGGER_DATABASE_URL"],
-        storage_url=f"{store}/blobs",
+        storage_url=env["TRAPTAGGER_STORAGE_URL"],
     )
     log.info("demo organisation: %s", json.dumps(summary["status"], default=str))
     return DemoHub(state, registry_url, slug, logins)

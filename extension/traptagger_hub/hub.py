@@ -8,6 +8,8 @@ differ between them, the organisation and role logic is this module's.
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from jupyterhub.auth import Authenticator
@@ -28,6 +30,16 @@ def registry_at(url: str) -> Registry:
     if url not in _registries:
         _registries[url] = Registry(url)
     return _registries[url]
+
+
+def copy_notebooks(source: Path, organisation_folder: Path) -> Path:
+    """Copy the notebooks an organisation does not have yet into its folder; returns it."""
+    target = organisation_folder / "notebooks"
+    target.mkdir(parents=True, exist_ok=True)
+    for notebook in source.glob("*.ipynb"):
+        if not (target / notebook.name).exists():
+            shutil.copy2(notebook, target / notebook.name)
+    return target
 
 
 class RegistryAuthenticator(Authenticator):
@@ -84,12 +96,25 @@ class OrganisationSpawner(SimpleLocalProcessSpawner):
             env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
         return env
 
+    def _root_dir(self) -> str | None:
+        """The organisation's own copy of the notebooks (so one's edits stay in one's org)."""
+        if not self.notebooks:
+            return None
+        organisation, _ = self._role()
+        store = registry_at(self.registry_url).server_environment(self.user.name, organisation)[
+            "TRAPTAGGER_STORAGE_URL"
+        ]
+        if not store.startswith("file://"):
+            return self.notebooks
+        return str(copy_notebooks(Path(self.notebooks), Path(store.removeprefix("file://"))))
+
     def get_args(self) -> list[str]:
         """Annotators' servers run Voila only; the others the usual JupyterLab."""
         args: list[str] = super().get_args()
         _, role = self._role()
-        if self.notebooks:
-            args.append(f"--ServerApp.root_dir={self.notebooks}")
+        root = self._root_dir()
+        if root:
+            args.append(f"--ServerApp.root_dir={root}")
         if os.geteuid() == 0:  # containers and CI machines often run everything as root
             args.append("--allow-root")
         if role == "annotator":

@@ -2,8 +2,8 @@
 
 The hub starts annotators' servers with JupyterLab and terminals switched off
 and this authorizer, which refuses every Jupyter REST API (contents, kernels,
-sessions, terminals...) except the websocket of a kernel Voila started for the
-page. Whatever code reaches that kernel still runs with the annotator's
+sessions, terminals...) except the websocket and state of a kernel Voila
+started for the page. Whatever code reaches that kernel still runs with the annotator's
 database login only, which the database server limits to annotating.
 """
 
@@ -13,8 +13,10 @@ from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
 
-#: Handlers an annotator's browser needs (Voila's pages and its kernel's channels).
-_ALLOWED_HANDLERS = ("KernelWebsocketHandler",)
+#: Handlers an annotator's browser needs besides Voila's own: the channels of the page's
+#: kernel, and reading that kernel's state (by its id; listing kernels stays refused).
+_ALLOWED = {("KernelWebsocketHandler", "execute"), ("KernelWebsocketHandler", "read"),
+            ("KernelHandler", "read")}  # fmt: skip
 
 
 class AnnotatorAuthorizer(Authorizer):
@@ -25,7 +27,7 @@ class AnnotatorAuthorizer(Authorizer):
         kind = type(handler)
         if kind.__module__.split(".")[0] == "voila":
             return True
-        if kind.__name__ in _ALLOWED_HANDLERS:
+        if (kind.__name__, action) in _ALLOWED:
             return True
         self.log.info(
             "refused %s %s to annotator %s (%s)", action, resource, user.username, kind.__name__

@@ -22,6 +22,7 @@ from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 
 from tests.conftest import MYSQL_SERVER, REPO
+from traptagger_lab.db.engine import make_engine
 from traptagger_lab.sample import SampleSurvey
 
 PROXY = REPO / "hub_config/proxy/node_modules/.bin/configurable-http-proxy"
@@ -74,7 +75,7 @@ def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -
     with open_lab(
         env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://"),
         database_url=env["TRAPTAGGER_DATABASE_URL"],
-        storage_url=env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://") + "/blobs",
+        storage_url=env["TRAPTAGGER_STORAGE_URL"],
         dask_scheduler="sync",
     ) as lab:
         lab.ingest(str(survey.root), survey="S")
@@ -200,6 +201,8 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     assert env["TRAPTAGGER_ROLE"] == "member"
     assert env["TRAPTAGGER_DATABASE_URL"] == hub.member_url
     assert env["TRAPTAGGER_STORAGE_URL"] == hub.storage_url
+    own = Path(hub.storage_url.removeprefix("file://")) / "notebooks"
+    assert {n.name for n in own.glob("*.ipynb")} >= {"annotate.ipynb", "getting_started.ipynb"}
 
     annotator = hub.login("annotator")
     app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
@@ -221,3 +224,51 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
         hub.login("stranger")
     with pytest.raises(PermissionError):
         hub.login("member", "not-the-password")
+
+
+@pytest.mark.hub
+@pytest.mark.browser
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
+    from sqlalchemy import func, select
+
+    from tests.conftest import ARTIFACTS
+    from tests.widgets.test_annotate_app import _chromium_page
+    from traptagger_lab.db.models import Annotation
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with _chromium_page() as page:
+        page.goto(f"{hub.url}/hub/login", timeout=60_000)
+        page.fill("input[name=username]", "annotator")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("input[type=submit], button[type=submit]")
+        page.get_by_text("Start annotating").click(timeout=180_000)
+        page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
+        page.get_by_text("Sequence 1 of").hover()
+        page.keyboard.press("z")
+        page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "hub_annotator.png"), full_page=True)
+        assert "/user/annotator/voila/" in page.url
+    engine = make_engine(hub.member_url)
+    deadline = time.monotonic() + 15
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            count = connection.execute(select(func.count()).select_from(Annotation)).scalar()
+            if count:
+                break
+            time.sleep(0.5)
+            connection.rollback()
+    engine.dispose()
+    assert count == 1  # the annotator's key press is in the organisation's database
+
+    with _chromium_page() as page:
+        page.goto(f"{hub.url}/hub/login", timeout=60_000)
+        page.fill("input[name=username]", "member")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("input[type=submit], button[type=submit]")
+        page.wait_for_url(re.compile(r".*/user/member/lab.*"), timeout=180_000)
+        page.goto(f"{hub.url}/user/member/lab/tree/getting_started.ipynb", timeout=120_000)
+        page.locator(".jp-RenderedMarkdown").first.wait_for(timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "hub_member_lab.png"), full_page=True)
+        assert page.locator(".jp-Notebook").count() == 1
