@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Unicode
+from traitlets.config import LoggingConfigurable
 
 from traptagger_hub.orgs import Registry
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS
@@ -23,6 +24,12 @@ from traptagger_hub.server import ANNOTATOR_SERVER_ARGS
 ANNOTATOR_URL = "/voila/render/annotate.ipynb"
 
 _registries: dict[str, Registry] = {}
+
+if TYPE_CHECKING:  # the mixins below go in front of JupyterHub's classes
+    from jupyterhub.auth import Authenticator as _Authenticator
+    from jupyterhub.spawner import Spawner as _Spawner
+else:  # configurable, so that their traits work in front of any JupyterHub class
+    _Authenticator = _Spawner = LoggingConfigurable
 
 
 def registry_at(url: str) -> Registry:
@@ -42,12 +49,21 @@ def copy_notebooks(source: Path, organisation_folder: Path) -> Path:
     return target
 
 
-class RegistryAuthenticator(Authenticator):
-    """Passwords from the registry; only people with a role in an organisation may log in."""
+class RegistryRoles(_Authenticator):
+    """Mixin for any Authenticator (passwords here, OAuth in production): only people
+    with a role in an active organisation are allowed in."""
 
     registry_url = Unicode(
         os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
     )
+
+    def check_allowed(self, username: str, authentication: Any = None) -> bool:
+        """Allowed when the registry gives them a role somewhere (roles decide what they reach)."""
+        return bool(registry_at(self.registry_url).roles(username))
+
+
+class RegistryAuthenticator(RegistryRoles, Authenticator):
+    """The local demo's logins: passwords from the registry."""
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         """The username when the password is right and they belong somewhere, else None."""
@@ -60,13 +76,10 @@ class RegistryAuthenticator(Authenticator):
             return None
         return username
 
-    def check_allowed(self, username: str, authentication: Any = None) -> bool:
-        """Everyone the registry vouched for is allowed (roles decide what they reach)."""
-        return True
 
-
-class OrganisationSpawner(SimpleLocalProcessSpawner):
-    """Starts a user's server with their organisation's settings, per their role there.
+class OrganisationSettings(_Spawner):
+    """Mixin for any Spawner (local processes here, Docker or Kubernetes in production):
+    start a user's server with their organisation's settings, per their role there.
 
     Members and admins get JupyterLab; annotators get a server that serves
     only the Voila annotation app, with the annotator database login.
@@ -126,3 +139,7 @@ class OrganisationSpawner(SimpleLocalProcessSpawner):
         _, role = self._role()
         self.default_url = ANNOTATOR_URL if role == "annotator" else "/lab"
         return await super().start()
+
+
+class OrganisationSpawner(OrganisationSettings, SimpleLocalProcessSpawner):
+    """The local demo's spawner: servers as local processes."""
