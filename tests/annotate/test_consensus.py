@@ -7,15 +7,6 @@ from typing import Any
 import pytest
 
 from traptagger_lab.errors import ConfigurationError
-from traptagger_lab.sample import SampleSurvey
-
-
-@pytest.fixture
-def lab(database_url: str, sample_survey: SampleSurvey, lab_factory: Any) -> Any:
-    lab = lab_factory(database_url=database_url)
-    lab.ingest(str(sample_survey.root), survey="S")
-    lab.sequences("S")
-    return lab
 
 
 def test_disagreements_go_to_a_review_and_are_settled(lab: Any) -> None:

@@ -11,15 +11,6 @@ from sqlalchemy import func, select, update
 
 from traptagger_lab.db.models import Annotation, ClusterSuggestion, Job, JobItem
 from traptagger_lab.errors import ConfigurationError, NotFoundError
-from traptagger_lab.sample import SampleSurvey
-
-
-@pytest.fixture
-def lab(database_url: str, sample_survey: SampleSurvey, lab_factory: Any) -> Any:
-    lab = lab_factory(database_url=database_url)
-    lab.ingest(str(sample_survey.root), survey="S")
-    lab.sequences("S")
-    return lab
 
 
 def test_annotate_a_task_to_the_end(lab: Any, tmp_path: Path) -> None:

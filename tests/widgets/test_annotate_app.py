@@ -122,14 +122,21 @@ def _wait_for_annotations(lab: Any, count: int) -> int:
     return _annotations(lab)
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_app_in_voila_and_chromium(
+@pytest.fixture
+def prepared_workspace(
     sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
-) -> None:
+) -> tuple[Any, Path]:
+    """A workspace with the sample survey and a species task, and its lab."""
     workspace = tmp_path / "workspace"
     lab = lab_factory(workspace=str(workspace))
     _prepared(lab, sample_survey, tmp_path)
+    return lab, workspace
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_app_in_voila_and_chromium(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
+    lab, workspace = prepared_workspace
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [
@@ -166,12 +173,8 @@ def test_app_in_voila_and_chromium(
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_app_inside_jupyterlab(
-    sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
-) -> None:
-    workspace = tmp_path / "workspace"
-    lab = lab_factory(workspace=str(workspace))
-    _prepared(lab, sample_survey, tmp_path)
+def test_app_inside_jupyterlab(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
+    lab, workspace = prepared_workspace
     port = _free_port()
     env = _app_env(workspace, "lab-user")
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
