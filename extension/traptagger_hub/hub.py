@@ -18,7 +18,7 @@ from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
 from traptagger_hub.orgs import Registry
-from traptagger_hub.server import ANNOTATOR_SERVER_ARGS
+from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
 
 #: Where an annotator lands: the annotation app, served by Voila.
 ANNOTATOR_URL = "/voila/render/annotate.ipynb"
@@ -130,6 +130,7 @@ class OrganisationSettings(_Spawner):
             args.append(f"--ServerApp.root_dir={root}")
         if os.geteuid() == 0:  # containers and CI machines often run everything as root
             args.append("--allow-root")
+        args.extend(EXTENSION_ARGS)
         if role == "annotator":
             args.extend(ANNOTATOR_SERVER_ARGS)
         return args

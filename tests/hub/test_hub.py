@@ -189,6 +189,42 @@ def _server_environment(user: str) -> dict[str, str]:
     raise AssertionError(f"no server process for {user}")
 
 
+def _check_extension_endpoints(hub: Hub, member: object, annotator: object) -> None:
+    """The organisation's images and task progress, for its people only, from its own store."""
+    import requests
+    from sqlalchemy import func, select
+
+    from traptagger_lab.db.models import Image, Task
+
+    engine = make_engine(hub.member_url)
+    with engine.connect() as connection:
+        image_id, last_id = connection.execute(
+            select(func.min(Image.id), func.max(Image.id)).where(Image.thumbnail_key.is_not(None))
+        ).one()
+        task_id = connection.execute(select(Task.id)).scalar()
+    engine.dispose()
+    for user, session in (("member", member), ("annotator", annotator)):
+        base = f"{hub.url}/user/{user}/traptagger"
+        picture = session.get(f"{base}/images/{image_id}/thumbnail", timeout=30)  # type: ignore[attr-defined]
+        assert picture.status_code == 200, (user, picture.status_code)
+        assert picture.headers["Content-Type"] == "image/jpeg"
+        assert picture.content[:2] == b"\xff\xd8"
+        missing = session.get(f"{base}/images/{last_id + 1000}/thumbnail", timeout=30)  # type: ignore[attr-defined]
+        assert missing.status_code == 404  # not this organisation's image
+        progress = session.get(f"{base}/tasks/{task_id}/progress", timeout=30).json()  # type: ignore[attr-defined]
+        assert progress["clusters"] > 0
+    outsider = requests.get(
+        f"{hub.url}/user/member/traptagger/images/{image_id}/thumbnail",
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert outsider.status_code in (302, 403)  # no login, no picture
+    foreign = annotator.get(  # type: ignore[attr-defined]
+        f"{hub.url}/user/member/traptagger/images/{image_id}/thumbnail", timeout=30
+    )
+    assert foreign.status_code == 403 or "/hub/" in foreign.url  # another user's server
+
+
 @pytest.mark.hub
 @pytest.mark.mysql
 @pytest.mark.slow
@@ -219,6 +255,8 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     for path in ("/api/kernels", "/api/contents"):  # the same requests work for a member
         allowed = member.get(f"{hub.url}/user/member{path}", timeout=30)  # type: ignore[attr-defined]
         assert allowed.status_code == 200, (path, allowed.status_code)
+
+    _check_extension_endpoints(hub, member, annotator)
 
     with pytest.raises(PermissionError):
         hub.login("stranger")
