@@ -40,6 +40,7 @@ class Hub:
     """A running hub: its address, organisation and people."""
 
     url: str
+    api_url: str
     organisation: str
     member_url: str
     storage_url: str
@@ -93,13 +94,14 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
     name = f"Hub {uuid.uuid4().hex[:6]}"
     slug = name.lower().replace(" ", "_")
     port = _free_port()
+    api_port = _free_port()
     env = {
         **os.environ,
         "TRAPTAGGER_HUB_REGISTRY": registry_url,
         "TRAPTAGGER_HUB_STATE": str(tmp_path / "hub-state"),
         "TRAPTAGGER_HUB_NOTEBOOKS": str(REPO / "notebooks"),
         "TRAPTAGGER_HUB_PORT": str(port),
-        "TRAPTAGGER_HUB_API_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_API_PORT": str(api_port),
         "TRAPTAGGER_HUB_PROXY_API_PORT": str(_free_port()),
         "TRAPTAGGER_HUB_PROXY": str(PROXY),
     }
@@ -127,6 +129,7 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
         member_env = registry.server_environment("member", slug)
         yield Hub(
             url,
+            f"http://127.0.0.1:{api_port}/hub/api",
             slug,
             member_env["TRAPTAGGER_DATABASE_URL"],
             member_env["TRAPTAGGER_STORAGE_URL"],
@@ -173,8 +176,8 @@ def _wait_for_server(session: object, hub: Hub, user: str, path: str) -> object:
     pytest.fail(f"{user}'s server did not start: {status}")
 
 
-def _server_environment(user: str) -> dict[str, str]:
-    """The environment of ``user``'s running single-user server process."""
+def _server_environment(hub: Hub, user: str) -> dict[str, str]:
+    """The environment of ``user``'s single-user server process started by ``hub``."""
     import psutil
 
     for process in psutil.process_iter(["cmdline"]):
@@ -184,7 +187,7 @@ def _server_environment(user: str) -> dict[str, str]:
             env = process.environ()
         except psutil.Error:
             continue
-        if env.get("JUPYTERHUB_USER") == user:
+        if env.get("JUPYTERHUB_USER") == user and env.get("JUPYTERHUB_API_URL") == hub.api_url:
             return dict(env)
     raise AssertionError(f"no server process for {user}")
 
@@ -232,7 +235,7 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     member = hub.login("member")
     lab = _wait_for_server(member, hub, "member", "/lab")
     assert lab.status_code == 200  # type: ignore[attr-defined]
-    env = _server_environment("member")
+    env = _server_environment(hub, "member")
     assert env["TRAPTAGGER_ORGANISATION"] == hub.organisation
     assert env["TRAPTAGGER_ROLE"] == "member"
     assert env["TRAPTAGGER_DATABASE_URL"] == hub.member_url
@@ -244,7 +247,7 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
     assert app.status_code == 200, app.text[:300]  # type: ignore[attr-defined]
     assert "annotation_app" not in app.text  # type: ignore[attr-defined]  # Voila hides code
-    env = _server_environment("annotator")
+    env = _server_environment(hub, "annotator")
     assert env["TRAPTAGGER_ROLE"] == "annotator"
     assert "_annotator:" in env["TRAPTAGGER_DATABASE_URL"]
     for path in ("/lab", "/terminals/1", "/api/kernels", "/api/contents", "/api/sessions"):
