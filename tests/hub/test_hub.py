@@ -142,9 +142,28 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+        _stop_servers_of(f"http://127.0.0.1:{api_port}/hub/api")
         log.close()
         registry.close()
         provisioner.drop(slug)
+
+
+def _stop_servers_of(api_url: str) -> None:
+    """Stop user servers the hub left behind (it stops them itself on a clean shutdown)."""
+    import psutil
+
+    for process in psutil.process_iter(["cmdline"]):
+        if "jupyterhub.singleuser" not in " ".join(process.info["cmdline"] or []):
+            continue
+        try:
+            if process.environ().get("JUPYTERHUB_API_URL") == api_url:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except psutil.TimeoutExpired:
+                    process.kill()
+        except psutil.Error:
+            continue
 
 
 def _wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
