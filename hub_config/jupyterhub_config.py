@@ -6,7 +6,10 @@ the environment that command sets:
 - ``TRAPTAGGER_HUB_REGISTRY``: the registry database (organisations, roles, passwords);
 - ``TRAPTAGGER_HUB_STATE``: folder for the hub's own database and cookie secret;
 - ``TRAPTAGGER_HUB_NOTEBOOKS``: the notebooks users open;
-- ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy).
+- ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy);
+- ``TRAPTAGGER_HUB_ORGANISATIONS`` (where new organisations' stores go),
+  ``TRAPTAGGER_HUB_DATABASE_SERVER`` (where their databases go: a server URL or ``sqlite``)
+  and ``TRAPTAGGER_PLATFORM_ADMINS`` (who approves enquiries), for the organisations service.
 
 Production differs only in the classes and services (see ``production_config.py``).
 """
@@ -43,3 +46,26 @@ c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.shutdown_on_logout = False
+
+# The organisations service: enquiries, approvals, invitations (traptagger_hub.service).
+c.JupyterHub.services = [
+    {
+        "name": "organisations",
+        "url": f"http://127.0.0.1:{os.environ.get('TRAPTAGGER_HUB_SERVICE_PORT', '8010')}",
+        "command": [sys.executable, "-m", "traptagger_hub.service"],
+        "oauth_no_confirm": True,
+        "environment": {
+            name: os.environ[name]
+            for name in (
+                "TRAPTAGGER_HUB_REGISTRY",
+                "TRAPTAGGER_HUB_ORGANISATIONS",
+                "TRAPTAGGER_HUB_DATABASE_SERVER",
+                "TRAPTAGGER_PLATFORM_ADMINS",
+            )
+            if name in os.environ
+        },
+    }
+]
+c.JupyterHub.load_roles = [
+    {"name": "user", "scopes": ["self", "access:services!service=organisations"]}
+]

@@ -101,7 +101,7 @@ def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None)
     return DemoHub(state, registry_url, slug, logins)
 
 
-def hub_environment(demo: DemoHub, port: int = 8000) -> dict[str, str]:
+def hub_environment(demo: DemoHub, port: int = 8000, server: str = "sqlite") -> dict[str, str]:
     """The environment ``hub_config/jupyterhub_config.py`` reads."""
     env = {
         **os.environ,
@@ -112,17 +112,20 @@ def hub_environment(demo: DemoHub, port: int = 8000) -> dict[str, str]:
         "TRAPTAGGER_HUB_PROXY": str(
             REPO / "hub_config/proxy/node_modules/.bin/configurable-http-proxy"
         ),
+        "TRAPTAGGER_HUB_ORGANISATIONS": str(demo.state / "organisations"),
+        "TRAPTAGGER_HUB_DATABASE_SERVER": server,
+        "TRAPTAGGER_PLATFORM_ADMINS": "admin",  # the demo's admin also approves enquiries
     }
     for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
         env.pop(variable, None)
     return env
 
 
-def serve(demo: DemoHub, port: int = 8000) -> int:
+def serve(demo: DemoHub, port: int = 8000, server: str = "sqlite") -> int:
     """Run JupyterHub until Ctrl-C (which stops the hub, its proxy and the users' servers)."""
     hub = subprocess.Popen(
         [sys.executable, "-m", "jupyterhub", "-f", str(REPO / "hub_config/jupyterhub_config.py")],
-        env=hub_environment(demo, port),
+        env=hub_environment(demo, port, server),
         cwd=demo.state,
     )
     try:
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_serve:
         return 0
     print(f"\nJupyterHub on http://127.0.0.1:{args.port}  (Ctrl-C stops it)\n", flush=True)
-    return serve(made, args.port)
+    return serve(made, args.port, _server_or_sqlite(args.server))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class Hub:
 
     url: str
     api_url: str
+    registry: Registry
     organisation: str
     member_url: str
     storage_url: str
@@ -104,6 +105,10 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
         "TRAPTAGGER_HUB_API_PORT": str(api_port),
         "TRAPTAGGER_HUB_PROXY_API_PORT": str(_free_port()),
         "TRAPTAGGER_HUB_PROXY": str(PROXY),
+        "TRAPTAGGER_HUB_SERVICE_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_ORGANISATIONS": str(tmp_path / "stores"),
+        "TRAPTAGGER_HUB_DATABASE_SERVER": MYSQL_SERVER,
+        "TRAPTAGGER_PLATFORM_ADMINS": "admin",
     }
     for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
         env.pop(variable, None)
@@ -130,6 +135,7 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
         yield Hub(
             url,
             f"http://127.0.0.1:{api_port}/hub/api",
+            registry,
             slug,
             member_env["TRAPTAGGER_DATABASE_URL"],
             member_env["TRAPTAGGER_STORAGE_URL"],
@@ -332,3 +338,69 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         page.locator(".jp-RenderedMarkdown").first.wait_for(timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "hub_member_lab.png"), full_page=True)
         assert page.locator(".jp-Notebook").count() == 1
+
+
+def _form(session: object, url: str, fields: dict[str, str], page_url: str = "") -> object:
+    """Post a form of the organisations service with the xsrf token of the page that
+    shows it (the service's home page unless ``page_url`` says otherwise), as a browser would."""
+    if not page_url:
+        page_url = url.split("/services/organisations/")[0] + "/services/organisations/"
+    page = session.get(page_url, timeout=60)  # type: ignore[attr-defined]
+    token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    return session.post(url, data={**fields, "_xsrf": token.group(1)}, timeout=120)  # type: ignore[attr-defined]
+
+
+@pytest.mark.hub
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
+    import requests
+
+    service = f"{hub.url}/services/organisations/"
+    member = hub.login("member")
+    home = member.get(service, timeout=60)  # type: ignore[attr-defined]
+    assert home.status_code == 200, home.text[:300]
+    assert "Your organisations" in home.text
+    assert "Enquiries waiting" not in home.text  # members are no platform admins
+    name = f"Second {uuid.uuid4().hex[:6]}"
+    slug = name.lower().replace(" ", "_")
+    try:
+        sent = _form(
+            member,
+            f"{service}request",
+            {"name": name, "contact": "m@example.org", "purpose": "bats"},
+        )
+        assert "a platform admin will look" in sent.text  # type: ignore[attr-defined]
+        refused = _form(member, f"{service}approve/{slug}", {})
+        assert refused.status_code == 403  # type: ignore[attr-defined]
+
+        admin = hub.login("admin")
+        page = admin.get(service, timeout=60)  # type: ignore[attr-defined]
+        assert "Enquiries waiting" in page.text
+        assert name in page.text
+        approved = _form(admin, f"{service}approve/{slug}", {})
+        assert approved.status_code == 200  # type: ignore[attr-defined]
+        assert [r.role for r in hub.registry.roles("member") if r.organisation == slug] == [
+            "admin"
+        ]  # the one who asked runs the new organisation, on its own new database
+
+        invited = _form(admin, f"{service}org/{hub.organisation}/invite", {"role": "annotator"})
+        link = re.search(r"(http\S+/join/[\w-]+)", invited.text)  # type: ignore[attr-defined]
+        assert link, invited.text[:500]  # type: ignore[attr-defined]
+        newcomer = requests.Session()
+        joined = _form(
+            newcomer, link.group(1), {"username": "newbie", "password": PASSWORD}, link.group(1)
+        )
+        assert "You are now annotator" in joined.text  # type: ignore[attr-defined]
+        again = _form(
+            requests.Session(),
+            link.group(1),
+            {"username": "eve", "password": PASSWORD},
+            link.group(1),
+        )
+        assert again.status_code == 400  # type: ignore[attr-defined]  # one use only
+        hub.login("newbie")  # the new person can log in
+        assert hub.registry.role_of("newbie", hub.organisation) == "annotator"
+    finally:
+        Provisioner(MYSQL_SERVER, "unused").drop(slug)
