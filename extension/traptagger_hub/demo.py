@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import secrets
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -131,12 +130,17 @@ def serve(demo: DemoHub, port: int = 8000, server: str = "sqlite") -> int:
     try:
         return hub.wait()
     except KeyboardInterrupt:
-        hub.send_signal(signal.SIGINT)
+        # Ctrl-C reached the hub too (same process group): let it stop its proxy and the
+        # users' servers; a second signal now would cut that clean-up short
         try:
-            return hub.wait(timeout=30)
+            return hub.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            hub.kill()
-            return 1
+            hub.terminate()
+            try:
+                return hub.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                hub.kill()
+                return 1
 
 
 def main(argv: list[str] | None = None) -> int:
