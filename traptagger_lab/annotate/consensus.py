@@ -10,6 +10,7 @@ the agreed set, the reviewer's, or none while it is still disputed.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import select
@@ -24,9 +25,11 @@ DISAGREEMENT_COLUMNS = ["cluster_id", "annotators", "labels"]
 FINAL_COLUMNS = ["cluster_id", "labels", "settled_by"]
 
 
-def _by_cluster(session: Session, task_id: int) -> dict[int, dict[str, frozenset[str]]]:
+def _by_cluster(
+    session: Session, task_id: int, clusters: Sequence[int] | None = None
+) -> dict[int, dict[str, frozenset[str]]]:
     by_cluster: dict[int, dict[str, frozenset[str]]] = defaultdict(dict)
-    for (annotator, cluster_id), labels in label_sets(session, task_id).items():
+    for (annotator, cluster_id), labels in label_sets(session, task_id, clusters).items():
         by_cluster[cluster_id][annotator] = labels
     return by_cluster
 
@@ -45,14 +48,27 @@ def _describe(labels: frozenset[str]) -> str:
     return " + ".join(sorted(labels))
 
 
-def disagreement_ids(session: Session, task_id: int) -> list[int]:
-    """Clusters whose annotations are all in and whose annotators gave different labels."""
-    complete = _complete(session, task_id)
+def said(labels_by: dict[str, frozenset[str]]) -> str:
+    """Who said what about one cluster: ``"ann: impala; bob: impala + zebra"``."""
+    return "; ".join(f"{who}: {_describe(labels)}" for who, labels in sorted(labels_by.items()))
+
+
+def opinions(session: Session, task_id: int, cluster: int) -> str:
+    """What the task's annotators said about one cluster (shown to its reviewer)."""
+    return said(_by_cluster(session, task_id, [cluster]).get(cluster, {}))
+
+
+def _disputed(by_cluster: dict[int, dict[str, frozenset[str]]], complete: set[int]) -> list[int]:
     return sorted(
         cluster
-        for cluster, sets in _by_cluster(session, task_id).items()
+        for cluster, sets in by_cluster.items()
         if cluster in complete and len(set(sets.values())) > 1
     )
+
+
+def disagreement_ids(session: Session, task_id: int) -> list[int]:
+    """Clusters whose annotations are all in and whose annotators gave different labels."""
+    return _disputed(_by_cluster(session, task_id), _complete(session, task_id))
 
 
 def disagreements(session: Session, task_id: int) -> pd.DataFrame:
@@ -62,11 +78,9 @@ def disagreements(session: Session, task_id: int) -> pd.DataFrame:
         {
             "cluster_id": cluster,
             "annotators": len(by_cluster[cluster]),
-            "labels": "; ".join(
-                f"{who}: {_describe(labels)}" for who, labels in sorted(by_cluster[cluster].items())
-            ),
+            "labels": said(by_cluster[cluster]),
         }
-        for cluster in disagreement_ids(session, task_id)
+        for cluster in _disputed(by_cluster, _complete(session, task_id))
     ]
     return pd.DataFrame(rows, columns=DISAGREEMENT_COLUMNS)
 
@@ -80,7 +94,7 @@ def create_review(session: Session, task: Task, name: str | None = None) -> Task
     disputed = disagreement_ids(session, task.id)
     if not disputed:
         raise ConfigurationError(f"task {task.name!r} has no disagreements to review yet")
-    review = create_task(
+    return create_task(
         session,
         task.survey_id,
         name or f"{task.name} review",
@@ -90,7 +104,6 @@ def create_review(session: Session, task: Task, name: str | None = None) -> Task
         reviews=task.id,
         label_defs=stored_labels(session, task.id),
     )
-    return review
 
 
 def final_labels(session: Session, task_id: int) -> pd.DataFrame:
@@ -105,9 +118,8 @@ def final_labels(session: Session, task_id: int) -> pd.DataFrame:
         raise ConfigurationError(f"no task with id {task_id}")
     wanted = int(task.params.get("annotations_per_cluster", 1))
     reviewed: dict[int, frozenset[str]] = {}
-    for review_id in session.scalars(select(Task.id).where(Task.kind == "review")):
-        review = session.get(Task, review_id)
-        if review is not None and review.params.get("reviews") == task_id:
+    for review in session.scalars(select(Task).where(Task.kind == "review")):
+        if review.params.get("reviews") == task_id:
             for (_, cluster), labels in sorted(label_sets(session, review.id).items()):
                 reviewed[cluster] = labels
     complete = _complete(session, task_id)

@@ -54,20 +54,19 @@ def label_sets(
     return {k: frozenset(v) for k, v in sets.items()}
 
 
-def _hours(session: Session, task_id: int) -> dict[str, float]:
-    """Time spent per annotator: from each job's start to its last submission."""
-    rows = session.execute(
-        select(Job.annotator, Job.created_at, Annotation.created_at)
+def _hours(session: Session, task_id: int, annotator: str | None = None) -> dict[str, float]:
+    """Time spent per annotator (or just ``annotator``): each job's start to its last submission."""
+    query = (
+        select(Job.annotator, Job.created_at, func.max(Annotation.created_at))
         .join(Annotation, Annotation.job_id == Job.id)
         .where(Job.task_id == task_id)
-    ).all()
-    spans: dict[tuple[str, object], float] = {}
-    for annotator, started, submitted in rows:
-        key = (annotator, started)
-        spans[key] = max(spans.get(key, 0.0), (submitted - started).total_seconds())
+        .group_by(Job.id, Job.annotator, Job.created_at)
+    )
+    if annotator is not None:
+        query = query.where(Job.annotator == annotator)
     hours: dict[str, float] = defaultdict(float)
-    for (annotator, _), seconds in spans.items():
-        hours[annotator] += seconds / 3600
+    for who, started, last in session.execute(query):
+        hours[who] += (last - started).total_seconds() / 3600
     return hours
 
 
@@ -195,13 +194,7 @@ def pace(
             Annotation.active.is_(True),
         )
     )
-    spans = session.execute(
-        select(Job.created_at, func.max(Annotation.created_at))
-        .join(Annotation, Annotation.job_id == Job.id)
-        .where(Job.task_id == task_id, Job.annotator == annotator)
-        .group_by(Job.id, Job.created_at)
-    ).all()
-    my_hours = sum((last - began).total_seconds() for began, last in spans) / 3600
+    my_hours = _hours(session, task_id, annotator).get(annotator, 0.0)
     per_hour = (recent or 0) / (window.total_seconds() / 3600)
     left = done["annotations_needed"] - done["annotations_done"]
     return Pace(done["complete"], done["clusters"], left, per_hour, int(mine or 0), my_hours)

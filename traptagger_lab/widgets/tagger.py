@@ -301,11 +301,10 @@ class ClusterTagger(widgets.VBox):
 
     def _opinions(self, cluster: int) -> str:
         """What the consensus task's annotators said about the cluster (review tasks)."""
-        from traptagger_lab.annotate.stats import label_sets
+        from traptagger_lab.annotate.consensus import opinions
 
         with self.lab.sessions() as session:
-            sets = label_sets(session, int(self.task.params["reviews"]), [cluster])
-        return "; ".join(f"{who}: {' + '.join(sorted(said))}" for (who, _), said in sets.items())
+            return opinions(session, int(self.task.params["reviews"]), cluster)
 
     def _suggestion(self, cluster: int) -> tuple[str, str] | None:
         """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
