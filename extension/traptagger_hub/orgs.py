@@ -25,14 +25,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine, session_factory
+from traptagger_lab.db.models import utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 ROLES = ("admin", "member", "annotator")
 INVITATION_LIFETIME = dt.timedelta(days=7)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
 
 
 class RegistryBase(DeclarativeBase):
@@ -52,7 +54,7 @@ class Organisation(RegistryBase):
     purpose: Mapped[str] = mapped_column(Text, default="")
     requested_by: Mapped[str] = mapped_column(String(100))
     decision_note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     member_url: Mapped[str | None] = mapped_column(Text)
     annotator_url: Mapped[str | None] = mapped_column(Text)
@@ -69,7 +71,7 @@ class Membership(RegistryBase):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     username: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Invitation(RegistryBase):
@@ -160,7 +162,7 @@ class Registry:
             credentials = self.provisioner.create(org.slug)
             org.member_url, org.annotator_url = credentials.member_url, credentials.annotator_url
             org.storage_url = credentials.storage_url
-            org.status, org.decided_at, org.decision_note = "active", _now(), note
+            org.status, org.decided_at, org.decision_note = "active", utcnow(), note
             session.add(Membership(organisation_id=org.id, username=org.requested_by, role="admin"))
         return org
 
@@ -168,7 +170,7 @@ class Registry:
         """Turn an enquiry down, saying why."""
         with self.sessions() as session, session.begin():
             org = self._organisation(session, slug)
-            org.status, org.decided_at, org.decision_note = "rejected", _now(), note
+            org.status, org.decided_at, org.decision_note = "rejected", utcnow(), note
 
     # -- people -----------------------------------------------------------------------------
 
@@ -191,8 +193,7 @@ class Registry:
 
     def add(self, slug: str, username: str, role: str) -> None:
         """Give ``username`` a role in the organisation (replacing any role they had there)."""
-        if role not in ROLES:
-            raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+        _check_role(role)
         with self.sessions() as session, session.begin():
             org = self._active(session, slug)
             existing = session.scalar(
@@ -224,8 +225,7 @@ class Registry:
         self, slug: str, role: str, by: str, lifetime: dt.timedelta = INVITATION_LIFETIME
     ) -> str:
         """A one-use invitation token for a role (sent as a link); only admins may invite."""
-        if role not in ROLES:
-            raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+        _check_role(role)
         if self.role_of(by, slug) != "admin":
             raise ConfigurationError(f"{by!r} is not an admin of {slug!r}: only admins invite")
         token = secrets.token_urlsafe(32)
@@ -237,7 +237,7 @@ class Registry:
                     organisation_id=org.id,
                     role=role,
                     created_by=by,
-                    expires_at=_now() + lifetime,
+                    expires_at=utcnow() + lifetime,
                 )
             )
         return token
@@ -250,9 +250,9 @@ class Registry:
                 raise NotFoundError("this invitation link is not valid")
             if invitation.accepted_by is not None:
                 raise ConfigurationError("this invitation link has been used already")
-            if invitation.expires_at < _now():
+            if invitation.expires_at < utcnow():
                 raise ConfigurationError("this invitation link has expired: ask for a new one")
-            invitation.accepted_by, invitation.accepted_at = username, _now()
+            invitation.accepted_by, invitation.accepted_at = username, utcnow()
             org = session.get(Organisation, invitation.organisation_id)
             assert org is not None
             slug, role = org.slug, invitation.role
@@ -269,6 +269,17 @@ class Registry:
                 .order_by(Organisation.slug)
             ).all()
         return [Role(*row) for row in rows]
+
+    def people(self, slug: str) -> list[tuple[str, str]]:
+        """(username, role) of everyone in the organisation, by name."""
+        with self.sessions() as session:
+            org = self._organisation(session, slug)
+            rows = session.execute(
+                select(Membership.username, Membership.role)
+                .where(Membership.organisation_id == org.id)
+                .order_by(Membership.username)
+            ).all()
+        return [(username, role) for username, role in rows]
 
     def role_of(self, username: str, slug: str) -> str | None:
         """``username``'s role in the organisation, or None."""

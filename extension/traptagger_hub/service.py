@@ -21,7 +21,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
-from traptagger_hub.orgs import ROLES, Membership, Organisation, Registry
+from traptagger_hub.orgs import ROLES, Registry
 from traptagger_hub.provision import Provisioner
 from traptagger_lab.errors import TrapTaggerError
 
@@ -96,22 +96,15 @@ class HomeHandler(_Base):
         self.finish(_page("Organisations", "".join(parts)))
 
     def _admin_section(self, slug: str, name: str) -> str:
-        with self.registry.sessions() as session:
-            people = session.execute(
-                Membership.__table__.select()
-                .join(Organisation.__table__)
-                .where(Organisation.slug == slug)
-                .order_by(Membership.username)
-            ).all()
         rows = "".join(
-            f"<tr><td>{html.escape(p.username)}</td><td>{p.role}</td><td>"
+            f"<tr><td>{html.escape(username)}</td><td>{role}</td><td>"
             + self.form(
                 f"org/{slug}/remove",
-                f"<input type='hidden' name='username' value='{html.escape(p.username)}'>",
+                f"<input type='hidden' name='username' value='{html.escape(username)}'>",
                 "Remove",
             )
             + "</td></tr>"
-            for p in people
+            for username, role in self.registry.people(slug)
         )
         options = "".join(f"<option>{r}</option>" for r in ROLES)
         invite = self.form(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,23 +15,19 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 
 from tests.conftest import MYSQL_SERVER, REPO
+from tests.widgets.test_annotate_app import _free_port
 from traptagger_lab.db.engine import make_engine
 from traptagger_lab.sample import SampleSurvey
 
 PROXY = REPO / "hub_config/proxy/node_modules/.bin/configurable-http-proxy"
 PASSWORD = "wildlife-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -158,16 +153,13 @@ def _stop_servers_of(api_url: str) -> None:
     """Stop user servers the hub left behind (it stops them itself on a clean shutdown)."""
     import psutil
 
-    for process in psutil.process_iter(["cmdline"]):
-        if "jupyterhub.singleuser" not in " ".join(process.info["cmdline"] or []):
-            continue
+    for process, _ in list(_servers_of(api_url)):
         try:
-            if process.environ().get("JUPYTERHUB_API_URL") == api_url:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except psutil.TimeoutExpired:
-                    process.kill()
+            process.terminate()
+            try:
+                process.wait(10)
+            except psutil.TimeoutExpired:
+                process.kill()
         except psutil.Error:
             continue
 
@@ -201,8 +193,8 @@ def _wait_for_server(session: object, hub: Hub, user: str, path: str) -> object:
     pytest.fail(f"{user}'s server did not start: {status}")
 
 
-def _server_environment(hub: Hub, user: str) -> dict[str, str]:
-    """The environment of ``user``'s single-user server process started by ``hub``."""
+def _servers_of(api_url: str) -> Iterator[tuple[Any, dict[str, str]]]:
+    """The single-user server processes started by the hub at ``api_url``, with their env."""
     import psutil
 
     for process in psutil.process_iter(["cmdline"]):
@@ -212,8 +204,15 @@ def _server_environment(hub: Hub, user: str) -> dict[str, str]:
             env = process.environ()
         except psutil.Error:
             continue
-        if env.get("JUPYTERHUB_USER") == user and env.get("JUPYTERHUB_API_URL") == hub.api_url:
-            return dict(env)
+        if env.get("JUPYTERHUB_API_URL") == api_url:
+            yield process, dict(env)
+
+
+def _server_environment(hub: Hub, user: str) -> dict[str, str]:
+    """The environment of ``user``'s single-user server process started by ``hub``."""
+    for _, env in _servers_of(hub.api_url):
+        if env.get("JUPYTERHUB_USER") == user:
+            return env
     raise AssertionError(f"no server process for {user}")
 
 

@@ -50,6 +50,11 @@ def test_enquiry_approval_roles_and_invitations(hub: tuple[Registry, str]) -> No
     with pytest.raises(ConfigurationError, match="used already"):
         registry.accept(member_link, "eve")
     registry.accept(annotator_link, "lerato")
+    assert registry.people(slug) == [
+        ("lerato", "annotator"),
+        ("sipho", "member"),
+        ("thandi", "admin"),
+    ]
     with pytest.raises(NotFoundError, match="not valid"):
         registry.accept("made-up", "eve")
     late = registry.invite(slug, "member", by="thandi", lifetime=dt.timedelta(seconds=-1))
