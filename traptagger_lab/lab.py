@@ -118,6 +118,47 @@ class Lab:
         ]
         return pd.DataFrame(rows, columns=columns)
 
+    def shared_surveys(self) -> pd.DataFrame:
+        """Surveys other organisations share with this one (open one with :meth:`open_shared`)."""
+        rows = [
+            {"organisation": s.organisation, "survey": s.survey, "mode": s.mode}
+            for s in self.settings.shared_surveys
+        ]
+        return pd.DataFrame(rows, columns=["organisation", "survey", "mode"])
+
+    def open_shared(self, survey: str, organisation: str | None = None) -> Lab:
+        """A lab on a survey another organisation shares with this one.
+
+        It sees that survey alone (the database login of the share can reach
+        nothing else); with a read-write share its tasks can be annotated.
+        Close it when done.
+        """
+        found = [
+            s
+            for s in self.settings.shared_surveys
+            if s.survey == survey and organisation in (None, s.organisation)
+        ]
+        offered = [f"{s.organisation}/{s.survey}" for s in self.settings.shared_surveys]
+        if not found:
+            raise NotFoundError(
+                f"no survey {survey!r} is shared with this organisation; "
+                f"shared: {offered or 'none'}"
+            )
+        if len(found) > 1:
+            raise NotFoundError(
+                f"several organisations share a survey {survey!r} ({offered}): "
+                "name the organisation"
+            )
+        share = found[0]
+        settings = self.settings.model_copy(
+            update={
+                "database_url": share.database_url,
+                "storage_url": share.storage_url,
+                "shared_surveys": [],
+            }
+        )
+        return Lab(settings, client=self._client)
+
     def survey(self, ref: SurveyRef) -> Survey:
         """A survey by name, id or object.
 

@@ -59,6 +59,18 @@ class EC2Settings(BaseModel):
     spot: bool = Field(default=False, description="Use spot instances.")
 
 
+class SharedSurvey(BaseModel):
+    """A survey another organisation shares with this one (set by the hub at spawn)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str = Field(description="The organisation that owns the survey.")
+    survey: str = Field(description="The survey's name there.")
+    mode: str = Field(description="'read-only' or 'read-write' (may annotate).")
+    database_url: str = Field(description="A login that sees this survey's rows only.")
+    storage_url: str = Field(description="The owner's blob store (derived images).")
+
+
 class Settings(BaseSettings):
     """Where a lab keeps its data and how it computes.
 
@@ -104,6 +116,10 @@ class Settings(BaseSettings):
     ec2: EC2Settings = Field(default_factory=EC2Settings, description="EC2 GPU cluster settings.")
     dask_workers: int | None = Field(
         default=None, description="Workers for the LocalCluster; default one per core."
+    )
+    shared_surveys: list[SharedSurvey] = Field(
+        default_factory=list,
+        description="Surveys other organisations share with this one (JSON; the hub sets it).",
     )
     detector: str = Field(default="MDV5A", description="Default detection model.")
     model_dir: Path | None = Field(default=None, description="Where model weights live.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine, session_factory
-from traptagger_lab.db.models import utcnow
+from traptagger_lab.db.models import Survey, utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 ROLES = ("admin", "member", "annotator")
@@ -87,6 +88,37 @@ class Invitation(RegistryBase):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     accepted_by: Mapped[str | None] = mapped_column(String(100))
     accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Share(RegistryBase):
+    """One survey of an organisation shared with another, read-only or read-write."""
+
+    __tablename__ = "share"
+    __table_args__ = (UniqueConstraint("organisation_id", "survey_id", "with_organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    survey_id: Mapped[int]
+    survey_name: Mapped[str] = mapped_column(String(200))
+    with_organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE")
+    )
+    mode: Mapped[str] = mapped_column(String(16))
+    database_url: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class SharedSurvey:
+    """A share as people see it (no credentials)."""
+
+    id: int
+    owner: str
+    survey: str
+    shared_with: str
+    mode: str
+    created_by: str
 
 
 class Account(RegistryBase):
@@ -285,9 +317,84 @@ class Registry:
         """``username``'s role in the organisation, or None."""
         return next((r.role for r in self.roles(username) if r.organisation == slug), None)
 
+    # -- sharing surveys between organisations ----------------------------------------------
+
+    def share(self, slug: str, survey: str, with_slug: str, mode: str, by: str) -> SharedSurvey:
+        """Share one survey of ``slug`` with organisation ``with_slug`` (admins of ``slug`` only).
+
+        The other organisation's members get a database login that sees that
+        survey alone; ``read-write`` also lets them (and their annotators) annotate it.
+        """
+        if self.provisioner is None:
+            raise ConfigurationError("this registry has no provisioner: it cannot share")
+        if self.role_of(by, slug) != "admin":
+            raise ConfigurationError(f"{by!r} is not an admin of {slug!r}: only admins share")
+        if with_slug == slug:
+            raise ConfigurationError("a survey is shared with another organisation, not its own")
+        with self.sessions() as session, session.begin():
+            org, other = self._active(session, slug), self._active(session, with_slug)
+            survey_id = self._survey_id(org, survey)
+            if session.scalar(
+                select(Share.id).where(
+                    Share.organisation_id == org.id,
+                    Share.survey_id == survey_id,
+                    Share.with_organisation_id == other.id,
+                )
+            ):
+                raise ConfigurationError(f"survey {survey!r} is shared with {with_slug!r} already")
+            share = Share(
+                organisation_id=org.id,
+                survey_id=survey_id,
+                survey_name=survey,
+                with_organisation_id=other.id,
+                mode=mode,
+                created_by=by,
+            )
+            session.add(share)
+            session.flush()
+            try:
+                share.database_url = self.provisioner.share(slug, survey_id, share.id, mode)
+            except Exception:
+                self.provisioner.unshare(slug, share.id)  # leave no half-made views or login
+                raise
+        return self._as_shared(share, slug, with_slug)
+
+    def unshare(self, share_id: int, by: str) -> None:
+        """End a share: its login and views go (admins of the owning organisation only)."""
+        if self.provisioner is None:
+            raise ConfigurationError("this registry has no provisioner: it cannot unshare")
+        with self.sessions() as session, session.begin():
+            share = session.get(Share, share_id)
+            if share is None:
+                raise NotFoundError(f"no share {share_id}")
+            owner = session.get(Organisation, share.organisation_id)
+            assert owner is not None
+            if self.role_of(by, owner.slug) != "admin":
+                raise ConfigurationError(f"{by!r} is not an admin of {owner.slug!r}")
+            self.provisioner.unshare(owner.slug, share.id)
+            session.delete(share)
+
+    def shares(self, slug: str) -> list[SharedSurvey]:
+        """Shares from and to the organisation, oldest first."""
+        with self.sessions() as session:
+            org = self._organisation(session, slug)
+            rows = session.scalars(
+                select(Share)
+                .where((Share.organisation_id == org.id) | (Share.with_organisation_id == org.id))
+                .order_by(Share.id)
+            ).all()
+            slugs = {i: s for i, s in session.execute(select(Organisation.id, Organisation.slug))}
+        return [
+            self._as_shared(s, slugs[s.organisation_id], slugs[s.with_organisation_id])
+            for s in rows
+        ]
+
+    # -- what a server gets -----------------------------------------------------------------
+
     def server_environment(self, username: str, slug: str) -> dict[str, str]:
         """What the hub sets in the user's server for this organisation: the login of
-        their role (annotators get the annotator login), the store, who they are."""
+        their role (annotators get the annotator login), the store, who they are, and
+        the surveys other organisations share with it (annotators: read-write ones)."""
         role = self.role_of(username, slug)
         if role is None:
             raise NotFoundError(f"{username!r} is not in organisation {slug!r}")
@@ -296,12 +403,31 @@ class Registry:
             url = org.annotator_url if role == "annotator" else org.member_url
             if url is None or org.storage_url is None:
                 raise ConfigurationError(f"organisation {slug!r} was never provisioned")
+            shared = []
+            for share, owner in session.execute(
+                select(Share, Organisation)
+                .join(Organisation, Organisation.id == Share.organisation_id)
+                .where(Share.with_organisation_id == org.id, Organisation.status == "active")
+                .order_by(Share.id)
+            ):
+                if role == "annotator" and share.mode != "read-write":
+                    continue
+                shared.append(
+                    {
+                        "organisation": owner.slug,
+                        "survey": share.survey_name,
+                        "mode": share.mode,
+                        "database_url": share.database_url,
+                        "storage_url": owner.storage_url,
+                    }
+                )
             return {
                 "TRAPTAGGER_ORGANISATION": slug,
                 "TRAPTAGGER_ROLE": role,
                 "TRAPTAGGER_DATABASE_URL": url,
                 "TRAPTAGGER_STORAGE_URL": org.storage_url,
                 "TRAPTAGGER_ANNOTATOR": username,
+                "TRAPTAGGER_SHARED_SURVEYS": json.dumps(shared),
             }
 
     def close(self) -> None:
@@ -316,6 +442,27 @@ class Registry:
         if org is None:
             raise NotFoundError(f"no organisation {slug!r}")
         return org
+
+    @staticmethod
+    def _survey_id(org: Organisation, survey: str) -> int:
+        """The id of survey ``survey`` in the organisation's own database."""
+        if org.member_url is None:
+            raise ConfigurationError(f"organisation {org.slug!r} was never provisioned")
+        engine = make_engine(org.member_url, pool_size=1)
+        try:
+            with engine.connect() as connection:
+                survey_id = connection.scalar(select(Survey.id).where(Survey.name == survey))
+        finally:
+            engine.dispose()
+        if survey_id is None:
+            raise NotFoundError(f"organisation {org.slug!r} has no survey {survey!r}")
+        return int(survey_id)
+
+    @staticmethod
+    def _as_shared(share: Share, owner: str, shared_with: str) -> SharedSurvey:
+        return SharedSurvey(
+            share.id, owner, share.survey_name, shared_with, share.mode, share.created_by
+        )
 
     def _active(self, session: Session, slug: str) -> Organisation:
         org = self._organisation(session, slug)

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
+from traptagger_hub.sharing import MODES, shared_tables, view_sql
 from traptagger_lab.db.engine import make_engine, upgrade
 from traptagger_lab.errors import ConfigurationError
 
@@ -136,6 +137,8 @@ class Provisioner:
             (self.storage_root / slug / "lab.db").unlink(missing_ok=True)
             return
         database, member, annotator = self._names(slug)
+        for share_id in self.share_ids(slug):
+            self.unshare(slug, share_id)
         with self._admin() as connection:
             if self.backend == "postgresql":
                 connection.execute(
@@ -153,7 +156,142 @@ class Provisioner:
                 for user in (annotator, member):
                     connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
 
+    def share(self, slug: str, survey_id: int, share_id: int, mode: str) -> str:
+        """Give a new login the rows of one survey of organisation ``slug``; its URL.
+
+        The login sees views named like the tables, holding that survey's rows
+        only (see :mod:`traptagger_hub.sharing`); ``read-write`` also lets it
+        write annotations, jobs and boxes of that survey through them.
+        """
+        if mode not in MODES:
+            raise ConfigurationError(f"share mode {mode!r}: use one of {MODES}")
+        if self.backend == "sqlite":
+            raise ConfigurationError(
+                "sharing a survey needs a database server: a SQLite file cannot hide "
+                "the other surveys from the organisation it is shared with"
+            )
+        database, member, _ = self._names(slug)
+        name = f"tt_share_{int(share_id)}"
+        password = secrets.token_urlsafe(24)
+        writes = ANNOTATOR_WRITES if mode == "read-write" else {}
+        if self.backend == "postgresql":
+            self._share_postgres(database, member, name, password, survey_id, writes)
+            return self._url(database, name, password)
+        self._share_mysql(database, member, name, password, survey_id, writes)
+        return self._url(name, name, password)
+
+    def share_ids(self, slug: str) -> list[int]:
+        """Ids of the shares of the organisation's surveys that exist on the server."""
+        database, member, _ = self._names(slug)
+        if self.backend == "sqlite":
+            return []
+        if self.backend == "postgresql":
+            with self._admin() as connection:
+                if not connection.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+                ):
+                    return []
+            query = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tt\\_share\\_%'"
+            with self._admin(database) as connection:
+                names = connection.scalars(text(query)).all()
+        else:
+            query = (
+                "SELECT DISTINCT table_schema FROM information_schema.views "
+                "WHERE table_schema LIKE 'tt\\_share\\_%' AND definer = :definer"
+            )
+            with self._admin() as connection:
+                names = connection.scalars(text(query), {"definer": f"{member}@%"}).all()
+        return sorted(int(name.removeprefix("tt_share_")) for name in names)
+
+    def unshare(self, slug: str, share_id: int) -> None:
+        """Drop a share's views and login (idempotent)."""
+        database, _, _ = self._names(slug)
+        name = f"tt_share_{int(share_id)}"
+        if self.backend == "postgresql":
+            with self._admin(database) as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE usename = :name"
+                    ),
+                    {"name": name},
+                )
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+                exists = connection.scalar(
+                    text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}
+                )
+                if exists:
+                    # its grants (database, sequences) go with DROP OWNED in this database
+                    connection.execute(text(f'DROP OWNED BY "{name}"'))
+                    connection.execute(text(f'DROP ROLE "{name}"'))
+        elif self.backend != "sqlite":
+            with self._admin() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+                connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(name)}"))
+
     # -- internals --------------------------------------------------------------------------
+
+    def _share_mysql(
+        self,
+        database: str,
+        member: str,
+        name: str,
+        password: str,
+        survey_id: int,
+        writes: dict[str, tuple[str, ...]],
+    ) -> None:
+        with self._admin() as connection:
+            connection.execute(text(f"CREATE DATABASE `{name}`"))
+            for table in shared_tables():
+                # the views run with the source organisation's member rights, never the admin's
+                sql = view_sql("mysql", name, database, table, survey_id)
+                definer = f"DEFINER = {self._quote_user(member)} "
+                connection.execute(text(sql.replace("SQL SECURITY", definer + "SQL SECURITY")))
+            connection.execute(
+                text(f"CREATE USER {self._quote_user(name)} IDENTIFIED BY :password"),
+                {"password": password},
+            )
+            connection.execute(text(f"GRANT SELECT ON `{name}`.* TO {self._quote_user(name)}"))
+            for table, rights in writes.items():
+                connection.execute(
+                    text(
+                        f"GRANT {', '.join(rights)} ON `{name}`.`{table}` "
+                        f"TO {self._quote_user(name)}"
+                    )
+                )
+
+    def _share_postgres(
+        self,
+        database: str,
+        member: str,
+        name: str,
+        password: str,
+        survey_id: int,
+        writes: dict[str, tuple[str, ...]],
+    ) -> None:
+        with self._admin() as connection:
+            connection.execute(text(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'"))
+        with self._admin(database) as connection:
+            connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"'))
+            connection.execute(text(f'CREATE SCHEMA "{name}" AUTHORIZATION "{member}"'))
+            # the views belong to the member login, so they read with its rights only
+            connection.execute(text(f'SET ROLE "{member}"'))
+            for table in shared_tables():
+                connection.execute(text(view_sql("postgresql", name, "public", table, survey_id)))
+            connection.execute(text(f'GRANT USAGE ON SCHEMA "{name}" TO "{name}"'))
+            connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{name}" TO "{name}"'))
+            for table, rights in writes.items():
+                connection.execute(
+                    text(f'GRANT {", ".join(rights)} ON "{name}"."{table}" TO "{name}"')
+                )
+                if "INSERT" in rights:
+                    connection.execute(
+                        text(f'GRANT USAGE ON SEQUENCE public.{table}_id_seq TO "{name}"')
+                    )
+            connection.execute(text("RESET ROLE"))
+            connection.execute(
+                text(f'ALTER ROLE "{name}" IN DATABASE "{database}" SET search_path = "{name}"')
+            )
 
     @staticmethod
     def _create_sqlite(slug: str, storage: Path) -> OrgCredentials:
@@ -178,10 +316,11 @@ class Provisioner:
         return url.render_as_string(hide_password=False)
 
     @contextmanager
-    def _admin(self) -> Iterator[Connection]:
+    def _admin(self, database: str | None = None) -> Iterator[Connection]:
         """An autocommit connection of the admin login (CREATE DATABASE cannot run in a
-        transaction on PostgreSQL)."""
-        database = "postgres" if self.backend == "postgresql" else None
+        transaction on PostgreSQL), to ``database`` or the server's default one."""
+        if database is None and self.backend == "postgresql":
+            database = "postgres"
         engine = make_engine(self.admin_url.set(database=database).render_as_string(False))
         try:
             with engine.connect() as connection:
