@@ -374,6 +374,12 @@ class Registry:
             self.provisioner.unshare(owner.slug, share.id)
             session.delete(share)
 
+    def surveys(self, slug: str) -> list[str]:
+        """Names of the organisation's surveys (what its admins may share)."""
+        with self.sessions() as session:
+            org = self._active(session, slug)
+        return list(self._survey_ids(org))
+
     def shares(self, slug: str) -> list[SharedSurvey]:
         """Shares from and to the organisation, oldest first."""
         with self.sessions() as session:
@@ -443,20 +449,26 @@ class Registry:
             raise NotFoundError(f"no organisation {slug!r}")
         return org
 
-    @staticmethod
-    def _survey_id(org: Organisation, survey: str) -> int:
+    @classmethod
+    def _survey_id(cls, org: Organisation, survey: str) -> int:
         """The id of survey ``survey`` in the organisation's own database."""
+        found = cls._survey_ids(org).get(survey)
+        if found is None:
+            raise NotFoundError(f"organisation {org.slug!r} has no survey {survey!r}")
+        return found
+
+    @staticmethod
+    def _survey_ids(org: Organisation) -> dict[str, int]:
+        """Survey name -> id, read from the organisation's own database."""
         if org.member_url is None:
             raise ConfigurationError(f"organisation {org.slug!r} was never provisioned")
         engine = make_engine(org.member_url, pool_size=1)
         try:
             with engine.connect() as connection:
-                survey_id = connection.scalar(select(Survey.id).where(Survey.name == survey))
+                rows = connection.execute(select(Survey.name, Survey.id).order_by(Survey.name))
+                return {name: survey_id for name, survey_id in rows}
         finally:
             engine.dispose()
-        if survey_id is None:
-            raise NotFoundError(f"organisation {org.slug!r} has no survey {survey!r}")
-        return int(survey_id)
 
     @staticmethod
     def _as_shared(share: Share, owner: str, shared_with: str) -> SharedSurvey:

@@ -6,7 +6,8 @@ through the hub (OAuth). What each person sees depends on their role:
 - everyone: their organisations and roles, and the enquiry form for a new one;
 - platform admins (``TRAPTAGGER_PLATFORM_ADMINS``): pending enquiries to approve or reject
   (approving provisions the organisation's database, logins and store);
-- organisation admins: their people, with invitation links to create and people to remove;
+- organisation admins: their people, with invitation links to create and people to remove,
+  and their surveys to share with another organisation (read-only or read-write);
 - anyone holding an invitation link: a page to join (choosing a password on the
   local demo hub, where there is no OAuth provider).
 """
@@ -113,6 +114,39 @@ class HomeHandler(_Base):
         return (
             f"<h2>{html.escape(name)}: people</h2><table><tr><th>who</th><th>role</th><th></th>"
             f"</tr>{rows}</table><p>New invitation link for a {invite}</p>"
+            + self._shares_section(slug, name)
+        )
+
+    def _shares_section(self, slug: str, name: str) -> str:
+        shares = self.registry.shares(slug)
+        rows = "".join(
+            f"<tr><td>{html.escape(s.survey)}</td><td>{html.escape(s.owner)}</td>"
+            f"<td>{html.escape(s.shared_with)}</td><td>{s.mode}</td><td>"
+            + (
+                self.form(f"org/{slug}/unshare/{s.id}", "", "Stop sharing")
+                if s.owner == slug
+                else ""
+            )
+            + "</td></tr>"
+            for s in shares
+        )
+        surveys = "".join(
+            f"<option>{html.escape(survey)}</option>" for survey in self.registry.surveys(slug)
+        )
+        fields = (
+            f"<select name='survey'>{surveys}</select> with organisation "
+            "<input name='with' placeholder='organisation id' required> "
+            "<select name='mode'><option>read-only</option><option>read-write</option></select> "
+        )
+        table = (
+            "<table><tr><th>survey</th><th>owner</th><th>shared with</th><th>mode</th><th></th>"
+            f"</tr>{rows}</table>"
+            if shares
+            else "<p>No survey is shared from or with it.</p>"
+        )
+        return (
+            f"<h2>{html.escape(name)}: shared surveys</h2>{table}"
+            f"<p>Share {self.form(f'org/{slug}/share', fields, 'Share')}</p>"
         )
 
     def _pending_section(self) -> str:
@@ -185,6 +219,30 @@ class PeopleHandler(_Base):
         self.back("done")
 
 
+class ShareHandler(_Base):
+    """Share a survey with another organisation, or stop (organisation admins only)."""
+
+    @web.authenticated
+    def post(self, slug: str, share_id: str | None = None) -> None:
+        """Make the share (its login and views), or drop it."""
+        try:
+            if share_id is None:
+                shared = self.registry.share(
+                    slug,
+                    self.get_argument("survey"),
+                    self.get_argument("with").strip(),
+                    self.get_argument("mode"),
+                    by=self.username,
+                )
+                return self.back(
+                    f"{shared.survey} is now shared {shared.mode} with {shared.shared_with}"
+                )
+            self.registry.unshare(int(share_id), by=self.username)
+        except TrapTaggerError as exc:
+            return self.back(str(exc))
+        self.back("sharing stopped")
+
+
 class JoinHandler(web.RequestHandler):
     """Join an organisation through an invitation link (no hub login needed yet)."""
 
@@ -239,6 +297,8 @@ def make_app() -> web.Application:
             (url_path_join(prefix, "request"), RequestHandler),
             (url_path_join(prefix, r"(approve|reject)/(\w+)"), DecisionHandler),
             (url_path_join(prefix, r"org/(\w+)/(invite|remove)"), PeopleHandler),
+            (url_path_join(prefix, r"org/(\w+)/share"), ShareHandler),
+            (url_path_join(prefix, r"org/(\w+)/unshare/(\d+)"), ShareHandler),
             (url_path_join(prefix, r"join/([\w-]+)"), JoinHandler),
         ],
         cookie_secret=os.urandom(32),

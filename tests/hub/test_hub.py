@@ -384,6 +384,25 @@ def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
             "admin"
         ]  # the one who asked runs the new organisation, on its own new database
 
+        # the admin shares survey S with the new organisation, read-only, and stops again
+        assert "<option>S</option>" in admin.get(service, timeout=60).text  # type: ignore[attr-defined]
+        shared = _form(
+            admin,
+            f"{service}org/{hub.organisation}/share",
+            {"survey": "S", "with": slug, "mode": "read-only"},
+        )
+        assert f"S is now shared read-only with {slug}" in shared.text  # type: ignore[attr-defined]
+        seen = member.get(service, timeout=60).text  # type: ignore[attr-defined]
+        assert f"<td>S</td><td>{hub.organisation}</td><td>{slug}</td>" in seen  # the guest sees it
+        offered = hub.registry.server_environment("member", slug)["TRAPTAGGER_SHARED_SURVEYS"]
+        assert '"survey": "S"' in offered
+        (share,) = hub.registry.shares(slug)
+        refused = _form(member, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
+        assert "not an admin" in refused.text  # type: ignore[attr-defined]
+        stopped = _form(admin, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
+        assert "sharing stopped" in stopped.text  # type: ignore[attr-defined]
+        assert hub.registry.shares(slug) == []
+
         invited = _form(admin, f"{service}org/{hub.organisation}/invite", {"role": "annotator"})
         link = re.search(r"(http\S+/join/[\w-]+)", invited.text)  # type: ignore[attr-defined]
         assert link, invited.text[:500]  # type: ignore[attr-defined]
