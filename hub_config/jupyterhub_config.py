@@ -7,7 +7,8 @@ the environment that command sets:
 - ``TRAPTAGGER_HUB_STATE``: folder for the hub's own database and cookie secret;
 - ``TRAPTAGGER_HUB_NOTEBOOKS``: the notebooks users open;
 - ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy);
-- ``TRAPTAGGER_HUB_ORGANISATIONS`` (where new organisations' stores go),
+- ``TRAPTAGGER_HUB_ORGANISATIONS`` (where new organisations' stores go: a folder, or
+  ``s3://bucket/prefix`` with ``TRAPTAGGER_HUB_S3_ENDPOINT_URL`` for an S3 other than AWS),
   ``TRAPTAGGER_HUB_DATABASE_SERVER`` (where their databases go: a server URL or ``sqlite``)
   and ``TRAPTAGGER_PLATFORM_ADMINS`` (who approves enquiries), for the organisations service.
 
@@ -60,7 +61,11 @@ c.JupyterHub.services = [
                 "TRAPTAGGER_HUB_REGISTRY",
                 "TRAPTAGGER_HUB_ORGANISATIONS",
                 "TRAPTAGGER_HUB_DATABASE_SERVER",
+                "TRAPTAGGER_HUB_S3_ENDPOINT_URL",
                 "TRAPTAGGER_PLATFORM_ADMINS",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_DEFAULT_REGION",
             )
             if name in os.environ
         },

@@ -14,6 +14,15 @@ front of production classes:
   PostgreSQL, created by ``traptagger_hub.provision.Provisioner`` with the admin
   login below; PostgreSQL's ``pg_hba.conf`` must require passwords
   (``scram-sha-256``) for the per-organisation logins to mean anything;
+- organisations' stores: a prefix each under ``s3://CHANGE_ME-bucket/orgs``, with two
+  IAM users per organisation whose policies reach only that prefix (members read
+  and write, annotators read), made by the same provisioner; the hub's own AWS
+  identity needs ``iam:CreateUser``, ``iam:PutUserPolicy``, ``iam:CreateAccessKey``
+  and their deletes, and never reaches a user's server;
+- shared surveys: an organisation's admin shares one survey with another
+  organisation (read-only or read-write) on the organisations service; the
+  receiving organisation's servers get a database login that sees that survey
+  alone and an S3 login that reads its images by key;
 - the registry: the hub's own database (``TRAPTAGGER_HUB_REGISTRY``), which
   holds the organisations' connection settings: keep it on the hub's side only.
 
@@ -58,3 +67,22 @@ c.KubeSpawner.mem_guarantee = "2G"
 c.JupyterHub.db_url = "mysql+pymysql://hub:CHANGE_ME@db.internal/jupyterhub"
 c.JupyterHub.cookie_secret_file = "/srv/jupyterhub/cookie_secret"
 c.JupyterHub.bind_url = "http://0.0.0.0:8000"  # behind a TLS-terminating load balancer
+
+# The organisations service (enquiries, approvals, invitations, sharing), as in the demo.
+c.JupyterHub.services = [
+    {
+        "name": "organisations",
+        "url": "http://127.0.0.1:8010",
+        "command": ["python", "-m", "traptagger_hub.service"],
+        "oauth_no_confirm": True,
+        "environment": {
+            "TRAPTAGGER_HUB_REGISTRY": os.environ["TRAPTAGGER_HUB_REGISTRY"],
+            "TRAPTAGGER_HUB_DATABASE_SERVER": "mysql://provisioner:CHANGE_ME@db.internal",
+            "TRAPTAGGER_HUB_ORGANISATIONS": "s3://CHANGE_ME-bucket/orgs",
+            "TRAPTAGGER_PLATFORM_ADMINS": "CHANGE_ME@example.org",
+        },
+    }
+]
+c.JupyterHub.load_roles = [
+    {"name": "user", "scopes": ["self", "access:services!service=organisations"]}
+]

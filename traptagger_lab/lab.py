@@ -154,6 +154,7 @@ class Lab:
             update={
                 "database_url": share.database_url,
                 "storage_url": share.storage_url,
+                "storage_options": share.storage_options,
                 "shared_surveys": [],
             }
         )

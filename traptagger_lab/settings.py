@@ -69,6 +69,9 @@ class SharedSurvey(BaseModel):
     mode: str = Field(description="'read-only' or 'read-write' (may annotate).")
     database_url: str = Field(description="A login that sees this survey's rows only.")
     storage_url: str = Field(description="The owner's blob store (derived images).")
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict, description="fsspec options of the share's store login."
+    )
 
 
 class Settings(BaseSettings):

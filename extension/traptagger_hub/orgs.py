@@ -105,6 +105,7 @@ class Share(RegistryBase):
     )
     mode: Mapped[str] = mapped_column(String(16))
     database_url: Mapped[str | None] = mapped_column(Text)
+    storage_options: Mapped[str] = mapped_column(Text, default="{}")
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -119,6 +120,18 @@ class SharedSurvey:
     shared_with: str
     mode: str
     created_by: str
+
+
+class StorageLogin(RegistryBase):
+    """The fsspec options (a login limited to its prefix) of one role's store access."""
+
+    __tablename__ = "storage_login"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    options: Mapped[str] = mapped_column(Text)
 
 
 class Account(RegistryBase):
@@ -194,6 +207,14 @@ class Registry:
             credentials = self.provisioner.create(org.slug)
             org.member_url, org.annotator_url = credentials.member_url, credentials.annotator_url
             org.storage_url = credentials.storage_url
+            for role, options in (
+                ("member", credentials.member_storage_options),
+                ("annotator", credentials.annotator_storage_options),
+            ):
+                if options:
+                    session.add(
+                        StorageLogin(organisation_id=org.id, role=role, options=json.dumps(options))
+                    )
             org.status, org.decided_at, org.decision_note = "active", utcnow(), note
             session.add(Membership(organisation_id=org.id, username=org.requested_by, role="admin"))
         return org
@@ -353,7 +374,9 @@ class Registry:
             session.add(share)
             session.flush()
             try:
-                share.database_url = self.provisioner.share(slug, survey_id, share.id, mode)
+                login = self.provisioner.share(slug, survey_id, share.id, mode)
+                share.database_url = login.database_url
+                share.storage_options = json.dumps(login.storage_options)
             except Exception:
                 self.provisioner.unshare(slug, share.id)  # leave no half-made views or login
                 raise
@@ -425,8 +448,12 @@ class Registry:
                         "mode": share.mode,
                         "database_url": share.database_url,
                         "storage_url": owner.storage_url,
+                        "storage_options": json.loads(share.storage_options),
                     }
                 )
+            login = session.get(
+                StorageLogin, (org.id, "annotator" if role == "annotator" else "member")
+            )
             return {
                 "TRAPTAGGER_ORGANISATION": slug,
                 "TRAPTAGGER_ROLE": role,
@@ -434,6 +461,7 @@ class Registry:
                 "TRAPTAGGER_STORAGE_URL": org.storage_url,
                 "TRAPTAGGER_ANNOTATOR": username,
                 "TRAPTAGGER_SHARED_SURVEYS": json.dumps(shared),
+                "TRAPTAGGER_STORAGE_OPTIONS": login.options if login is not None else "{}",
             }
 
     def close(self) -> None:

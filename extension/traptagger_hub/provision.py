@@ -15,12 +15,14 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
+from traptagger_hub.s3 import S3Stores
 from traptagger_hub.sharing import MODES, shared_tables, view_sql
 from traptagger_lab.db.engine import make_engine, upgrade
 from traptagger_lab.errors import ConfigurationError
@@ -57,6 +59,16 @@ class OrgCredentials:
     member_url: str
     annotator_url: str
     storage_url: str
+    member_storage_options: dict[str, Any] = field(default_factory=dict)
+    annotator_storage_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShareLogin:
+    """What a share's receivers get: a database login of one survey, and store read access."""
+
+    database_url: str
+    storage_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Provisioner:
@@ -64,13 +76,18 @@ class Provisioner:
 
     ``admin_url`` is a server login allowed to create databases and users
     (MariaDB/MySQL or PostgreSQL); ``storage_root`` is a local folder under
-    which each organisation gets a private directory. ``admin_url="sqlite"``
+    which each organisation gets a private directory, or ``s3://bucket/prefix``
+    under which each gets a prefix with IAM logins limited to it (see
+    :mod:`traptagger_hub.s3`; ``s3_endpoint_url`` for an S3 other than AWS's).
+    ``admin_url="sqlite"``
     (a laptop demo without a server) puts each organisation's SQLite file in
     its private directory: isolation is then the file system's alone, and
     annotators share the member login, so use a server for real deployments.
     """
 
-    def __init__(self, admin_url: str, storage_root: str | Path) -> None:
+    def __init__(
+        self, admin_url: str, storage_root: str | Path, s3_endpoint_url: str | None = None
+    ) -> None:
         self.admin_url = make_url("sqlite://" if admin_url == "sqlite" else admin_url)
         self.backend = self.admin_url.get_backend_name()
         if self.backend not in ("mysql", "mariadb", "postgresql", "sqlite"):
@@ -80,6 +97,9 @@ class Provisioner:
             )
         if self.backend == "sqlite" and self.admin_url.database:
             raise ConfigurationError("give 'sqlite' alone: each organisation gets its own file")
+        self.s3: S3Stores | None = None
+        if str(storage_root).startswith("s3://"):
+            self.s3 = S3Stores(str(storage_root), s3_endpoint_url)
         self.storage_root = Path(storage_root)
 
     # -- public -----------------------------------------------------------------------------
@@ -88,11 +108,19 @@ class Provisioner:
         """Make the organisation's database, its two logins and its storage directory."""
         if not _SLUG.match(slug):
             raise ConfigurationError(f"organisation id {slug!r}: use a-z, 0-9 and _ only")
-        storage = self.storage_root / slug
-        storage.mkdir(parents=True, exist_ok=True)
-        os.chmod(storage, 0o700)
-        if self.backend == "sqlite":
-            return self._create_sqlite(slug, storage)
+        if self.s3 is not None:
+            if self.backend == "sqlite":
+                raise ConfigurationError("an S3 store needs a database server, not 'sqlite'")
+            logins = self.s3.create(slug)
+            storage_url = logins.storage_url
+            options = (logins.member_options, logins.annotator_options)
+        else:
+            storage = self.storage_root / slug
+            storage.mkdir(parents=True, exist_ok=True)
+            os.chmod(storage, 0o700)
+            if self.backend == "sqlite":
+                return self._create_sqlite(slug, storage)
+            storage_url, options = storage.resolve().as_uri(), ({}, {})
         database, member, annotator = self._names(slug)
         member_password, annotator_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         if self.backend == "postgresql":
@@ -111,7 +139,8 @@ class Provisioner:
             database,
             member_url,
             self._url(database, annotator, annotator_password),
-            storage.resolve().as_uri(),
+            storage_url,
+            *options,
         )
 
     def grant_annotator(self, member_engine: Engine, annotator: str) -> None:
@@ -132,7 +161,9 @@ class Provisioner:
                 connection.execute(text(f"GRANT {', '.join(rights)} ON {target} TO {quoted}"))
 
     def drop(self, slug: str) -> None:
-        """Remove the organisation's database and logins (its storage directory stays)."""
+        """Remove the organisation's database and logins (its stored blobs stay)."""
+        if self.s3 is not None:
+            self.s3.drop(slug)
         if self.backend == "sqlite":
             (self.storage_root / slug / "lab.db").unlink(missing_ok=True)
             return
@@ -156,12 +187,15 @@ class Provisioner:
                 for user in (annotator, member):
                     connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
 
-    def share(self, slug: str, survey_id: int, share_id: int, mode: str) -> str:
-        """Give a new login the rows of one survey of organisation ``slug``; its URL.
+    def share(self, slug: str, survey_id: int, share_id: int, mode: str) -> ShareLogin:
+        """Give a new login the rows of one survey of organisation ``slug``.
 
         The login sees views named like the tables, holding that survey's rows
         only (see :mod:`traptagger_hub.sharing`); ``read-write`` also lets it
-        write annotations, jobs and boxes of that survey through them.
+        write annotations, jobs and boxes of that survey through them. On S3
+        it also gets a login that may read the owner's blobs by key but not
+        list them: keys are content hashes, so it reaches the images whose keys
+        its views show, not the others.
         """
         if mode not in MODES:
             raise ConfigurationError(f"share mode {mode!r}: use one of {MODES}")
@@ -176,9 +210,12 @@ class Provisioner:
         writes = ANNOTATOR_WRITES if mode == "read-write" else {}
         if self.backend == "postgresql":
             self._share_postgres(database, member, name, password, survey_id, writes)
-            return self._url(database, name, password)
-        self._share_mysql(database, member, name, password, survey_id, writes)
-        return self._url(name, name, password)
+            url = self._url(database, name, password)
+        else:
+            self._share_mysql(database, member, name, password, survey_id, writes)
+            url = self._url(name, name, password)
+        options = self.s3.share(slug, share_id) if self.s3 is not None else {}
+        return ShareLogin(url, options)
 
     def share_ids(self, slug: str) -> list[int]:
         """Ids of the shares of the organisation's surveys that exist on the server."""
@@ -228,6 +265,8 @@ class Provisioner:
             with self._admin() as connection:
                 connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
                 connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(name)}"))
+        if self.s3 is not None:
+            self.s3.unshare(share_id)
 
     # -- internals --------------------------------------------------------------------------
 

@@ -288,7 +288,9 @@ def make_app() -> web.Application:
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     storage = os.environ.get("TRAPTAGGER_HUB_ORGANISATIONS", "organisations")
     server = os.environ.get("TRAPTAGGER_HUB_DATABASE_SERVER", "sqlite")
-    registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], Provisioner(server, storage))
+    endpoint = os.environ.get("TRAPTAGGER_HUB_S3_ENDPOINT_URL")
+    provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint)
+    registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
     admins = {a for a in os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", "").split(",") if a}
     return web.Application(
         [

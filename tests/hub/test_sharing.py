@@ -85,7 +85,8 @@ def test_a_read_only_share_sees_its_survey_alone(
     slug = credentials.slug
     tasks = _two_surveys(credentials.member_url)
     share_id = 10_000 + int(uuid.uuid4().int % 10_000)
-    url = provisioner.share(slug, _survey_id(credentials, "Shared"), share_id, "read-only")
+    login = provisioner.share(slug, _survey_id(credentials, "Shared"), share_id, "read-only")
+    url = login.database_url
     try:
         lab = lab_factory(database_url=url, storage_url=credentials.storage_url)
         assert list(lab.surveys["name"]) == ["Shared"]
@@ -120,7 +121,9 @@ def test_a_read_write_share_annotates_its_survey_and_no_other(
     slug = credentials.slug
     tasks = _two_surveys(credentials.member_url)
     share_id = 20_000 + int(uuid.uuid4().int % 10_000)
-    url = provisioner.share(slug, _survey_id(credentials, "Shared"), share_id, "read-write")
+    url = provisioner.share(
+        slug, _survey_id(credentials, "Shared"), share_id, "read-write"
+    ).database_url
     try:
         engine = make_engine(url)
         sessions = session_factory(engine)
@@ -227,7 +230,9 @@ def test_dropping_an_organisation_ends_its_shares(
     _two_surveys(credentials.member_url)
     ids = [30_000 + int(uuid.uuid4().int % 10_000) + n for n in (0, 1)]
     urls = [
-        provisioner.share(credentials.slug, _survey_id(credentials, name), share_id, "read-only")
+        provisioner.share(
+            credentials.slug, _survey_id(credentials, name), share_id, "read-only"
+        ).database_url
         for name, share_id in zip(("Shared", "Private"), ids, strict=True)
     ]
     assert provisioner.share_ids(credentials.slug) == sorted(ids)
