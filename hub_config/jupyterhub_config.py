@@ -9,7 +9,9 @@ the environment that command sets:
 - ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy);
 - ``TRAPTAGGER_HUB_ORGANISATIONS`` (where new organisations' stores go: a folder, or
   ``s3://bucket/prefix`` with ``TRAPTAGGER_HUB_S3_ENDPOINT_URL`` for an S3 other than AWS),
-  ``TRAPTAGGER_HUB_DATABASE_SERVER`` (where their databases go: a server URL or ``sqlite``)
+  ``TRAPTAGGER_HUB_DATABASE_SERVER`` (where their databases go: a server URL or ``sqlite``),
+  ``TRAPTAGGER_HUB_OS_ACCOUNTS=1`` (a hub run as root: each organisation role gets a system
+  account that alone can open the organisation's folder, and servers run as it)
   and ``TRAPTAGGER_PLATFORM_ADMINS`` (who approves enquiries), for the organisations service.
 
 Production differs only in the classes and services (see ``production_config.py``).
@@ -40,8 +42,11 @@ c.ConfigurableHTTPProxy.api_url = (
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
 c.JupyterHub.authenticator_class = "traptagger_hub.hub.RegistryAuthenticator"
-c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationSpawner"
-c.OrganisationSpawner.notebooks = os.environ.get("TRAPTAGGER_HUB_NOTEBOOKS", "")
+if os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS") == "1":  # one machine, hub as root
+    c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationAccountSpawner"
+else:
+    c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationSpawner"
+c.OrganisationSettings.notebooks = os.environ.get("TRAPTAGGER_HUB_NOTEBOOKS", "")
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -62,6 +67,7 @@ c.JupyterHub.services = [
                 "TRAPTAGGER_HUB_ORGANISATIONS",
                 "TRAPTAGGER_HUB_DATABASE_SERVER",
                 "TRAPTAGGER_HUB_S3_ENDPOINT_URL",
+                "TRAPTAGGER_HUB_OS_ACCOUNTS",
                 "TRAPTAGGER_PLATFORM_ADMINS",
                 "AWS_ACCESS_KEY_ID",
                 "AWS_SECRET_ACCESS_KEY",

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyterhub.auth import Authenticator
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
+from traptagger_hub.accounts import account_names, lock_store
 from traptagger_hub.orgs import Registry
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
 
@@ -144,3 +145,52 @@ class OrganisationSettings(_Spawner):
 
 class OrganisationSpawner(OrganisationSettings, SimpleLocalProcessSpawner):
     """The local demo's spawner: servers as local processes."""
+
+
+class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
+    """Servers as local processes, each running as its organisation role's system account
+    (a hub running as root on one machine; see :mod:`traptagger_hub.accounts`)."""
+
+    def _account(self) -> str:
+        organisation, role = self._role()
+        return account_names(organisation).for_role(role)
+
+    def make_preexec_fn(self, name: str) -> Any:
+        """Drop to the organisation role's account, not to one named after the person."""
+        return super().make_preexec_fn(self._account())
+
+    def user_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The account's identity, and scratch folders it may write (its home is the store,
+        which annotators may only read)."""
+        import pwd
+
+        account = pwd.getpwnam(self._account())
+        scratch = Path("/tmp") / f"traptagger-{account.pw_name}"
+        env.update(
+            USER=account.pw_name,
+            HOME=account.pw_dir,
+            SHELL="/bin/sh",
+            JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+            JUPYTER_DATA_DIR=str(scratch / "data"),
+            IPYTHONDIR=str(scratch / "ipython"),
+            MPLCONFIGDIR=str(scratch / "matplotlib"),
+            DASK_TEMPORARY_DIRECTORY=str(scratch / "dask"),
+        )
+        return env
+
+    def _root_dir(self) -> str | None:
+        root = super()._root_dir()
+        organisation, _ = self._role()
+        if root and Path(root).parent.name == organisation:  # the organisation's own copy
+            lock_store(Path(root), account_names(organisation))
+        return root
+
+    async def start(self) -> Any:
+        """Make the account's scratch folder, then start as usual."""
+        import pwd
+
+        account = pwd.getpwnam(self._account())
+        scratch = Path("/tmp") / f"traptagger-{account.pw_name}"
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        os.chown(scratch, account.pw_uid, account.pw_gid)
+        return await super().start()

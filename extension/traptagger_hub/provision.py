@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
+from traptagger_hub.accounts import ensure_accounts, lock_store, remove_accounts
 from traptagger_hub.s3 import S3Stores
 from traptagger_hub.sharing import MODES, shared_tables, view_sql
 from traptagger_lab.db.engine import make_engine, upgrade
@@ -76,7 +77,8 @@ class Provisioner:
 
     ``admin_url`` is a server login allowed to create databases and users
     (MariaDB/MySQL or PostgreSQL); ``storage_root`` is a local folder under
-    which each organisation gets a private directory, or ``s3://bucket/prefix``
+    which each organisation gets a private directory (with ``os_accounts``,
+    owned by the organisation's system accounts: see :mod:`traptagger_hub.accounts`), or ``s3://bucket/prefix``
     under which each gets a prefix with IAM logins limited to it (see
     :mod:`traptagger_hub.s3`; ``s3_endpoint_url`` for an S3 other than AWS's).
     ``admin_url="sqlite"``
@@ -86,7 +88,11 @@ class Provisioner:
     """
 
     def __init__(
-        self, admin_url: str, storage_root: str | Path, s3_endpoint_url: str | None = None
+        self,
+        admin_url: str,
+        storage_root: str | Path,
+        s3_endpoint_url: str | None = None,
+        os_accounts: bool = False,
     ) -> None:
         self.admin_url = make_url("sqlite://" if admin_url == "sqlite" else admin_url)
         self.backend = self.admin_url.get_backend_name()
@@ -101,6 +107,12 @@ class Provisioner:
         if str(storage_root).startswith("s3://"):
             self.s3 = S3Stores(str(storage_root), s3_endpoint_url)
         self.storage_root = Path(storage_root)
+        self.os_accounts = os_accounts
+        if os_accounts and (self.s3 is not None or self.backend == "sqlite"):
+            raise ConfigurationError(
+                "system accounts per organisation are for local stores with a database "
+                "server (annotators cannot write a SQLite file they may only read)"
+            )
 
     # -- public -----------------------------------------------------------------------------
 
@@ -118,6 +130,8 @@ class Provisioner:
             storage = self.storage_root / slug
             storage.mkdir(parents=True, exist_ok=True)
             os.chmod(storage, 0o700)
+            if self.os_accounts:
+                lock_store(storage, ensure_accounts(slug, storage.resolve()))
             if self.backend == "sqlite":
                 return self._create_sqlite(slug, storage)
             storage_url, options = storage.resolve().as_uri(), ({}, {})
@@ -164,6 +178,8 @@ class Provisioner:
         """Remove the organisation's database and logins (its stored blobs stay)."""
         if self.s3 is not None:
             self.s3.drop(slug)
+        if self.os_accounts:
+            remove_accounts(slug)
         if self.backend == "sqlite":
             (self.storage_root / slug / "lab.db").unlink(missing_ok=True)
             return

@@ -289,7 +289,8 @@ def make_app() -> web.Application:
     storage = os.environ.get("TRAPTAGGER_HUB_ORGANISATIONS", "organisations")
     server = os.environ.get("TRAPTAGGER_HUB_DATABASE_SERVER", "sqlite")
     endpoint = os.environ.get("TRAPTAGGER_HUB_S3_ENDPOINT_URL")
-    provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint)
+    accounts = os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS", "") == "1"
+    provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint, os_accounts=accounts)
     registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
     admins = {a for a in os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", "").split(",") if a}
     return web.Application(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -81,10 +83,18 @@ def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -
 
 
 @pytest.fixture
-def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
+def hub(
+    request: pytest.FixtureRequest, sample_survey: SampleSurvey, tmp_path: Path
+) -> Iterator[Hub]:
+    """A running hub (with ``indirect`` param True: servers run as organisations' accounts)."""
     if not PROXY.exists():
         pytest.skip("configurable-http-proxy is not installed (make test installs it)")
-    provisioner = Provisioner(MYSQL_SERVER, tmp_path / "stores")
+    os_accounts = bool(getattr(request, "param", False))
+    stores = tmp_path / "stores"
+    if os_accounts:  # the accounts must reach the stores: not under pytest's 0700 folder
+        stores = Path(tempfile.mkdtemp(prefix="tt-hub-stores-"))
+        os.chmod(stores, 0o755)
+    provisioner = Provisioner(MYSQL_SERVER, stores, os_accounts=os_accounts)
     registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
     registry = Registry(registry_url, provisioner)
     name = f"Hub {uuid.uuid4().hex[:6]}"
@@ -101,7 +111,8 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
         "TRAPTAGGER_HUB_PROXY_API_PORT": str(_free_port()),
         "TRAPTAGGER_HUB_PROXY": str(PROXY),
         "TRAPTAGGER_HUB_SERVICE_PORT": str(_free_port()),
-        "TRAPTAGGER_HUB_ORGANISATIONS": str(tmp_path / "stores"),
+        "TRAPTAGGER_HUB_ORGANISATIONS": str(stores),
+        "TRAPTAGGER_HUB_OS_ACCOUNTS": "1" if os_accounts else "0",
         "TRAPTAGGER_HUB_DATABASE_SERVER": MYSQL_SERVER,
         "TRAPTAGGER_PLATFORM_ADMINS": "admin",
     }
@@ -111,6 +122,10 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
     server: subprocess.Popen[bytes] | None = None
     try:
         _prepare_organisation(registry, name, sample_survey)
+        if os_accounts:  # what the test prepared as root goes to the organisation's account
+            from traptagger_hub.accounts import account_names, lock_store
+
+            lock_store(stores / slug, account_names(slug))
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -147,6 +162,16 @@ def hub(sample_survey: SampleSurvey, tmp_path: Path) -> Iterator[Hub]:
         log.close()
         registry.close()
         provisioner.drop(slug)
+        if os_accounts:
+            shutil.rmtree(stores, ignore_errors=True)
+
+
+def _others_can_run_python() -> bool:
+    """Whether an unprivileged account can start this interpreter."""
+    probe = subprocess.run(
+        ["runuser", "-u", "nobody", "--", sys.executable, "-c", "pass"], capture_output=True
+    )
+    return probe.returncode == 0
 
 
 def _stop_servers_of(api_url: str) -> None:
@@ -289,6 +314,38 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
         hub.login("stranger")
     with pytest.raises(PermissionError):
         hub.login("member", "not-the-password")
+
+
+@pytest.mark.hub
+@pytest.mark.mysql
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root")
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not _others_can_run_python(),
+    reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
+    "servers cannot run as the organisations' accounts on this machine",
+)
+@pytest.mark.parametrize("hub", [True], indirect=True, ids=["os-accounts"])
+def test_servers_run_as_the_organisations_system_accounts(hub: Hub) -> None:
+    import psutil
+    from traptagger_hub.accounts import account_names
+
+    accounts = account_names(hub.organisation)
+    member = hub.login("member")
+    assert _wait_for_server(member, hub, "member", "/lab").status_code == 200  # type: ignore[attr-defined]
+    annotator = hub.login("annotator")
+    app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
+    assert app.status_code == 200, app.text[:300]  # type: ignore[attr-defined]
+    owners = {
+        env["JUPYTERHUB_USER"]: psutil.Process(process.pid).username()
+        for process, env in _servers_of(hub.api_url)
+    }
+    assert owners == {"member": accounts.member, "annotator": accounts.annotator}
+    store = Path(hub.storage_url.removeprefix("file://"))
+    assert (store.owner(), store.group()) == (accounts.member, accounts.annotator)
+    assert (store / "notebooks" / "annotate.ipynb").owner() == accounts.member
+    # the organisation's people still reach its images through the extension
+    _check_extension_endpoints(hub, member, annotator)
 
 
 @pytest.mark.hub

@@ -6,7 +6,11 @@ refuses them B's rows, and refuses annotators anything beyond annotating.
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +167,43 @@ def test_an_annotator_login_works_a_job_through_the_library(
     with sessions() as session:
         assert jobs.progress(session, task_id)["annotations_done"] == 2
     annotator.dispose()
+
+
+@pytest.mark.mysql
+@pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need root")
+def test_system_accounts_keep_each_organisations_folder_to_itself() -> None:
+    from traptagger_hub.accounts import account_names
+
+    base = Path(tempfile.mkdtemp(prefix="tt-accounts-"))  # not under pytest's 0700 tmp folder
+    os.chmod(base, 0o755)
+    provisioner = Provisioner(MYSQL_SERVER, base, os_accounts=True)
+    tag = uuid.uuid4().hex[:6]
+    slugs = [f"north_{tag}", f"south_{tag}"]
+    try:
+        a, b = (provisioner.create(slug) for slug in slugs)
+        folder_a, folder_b = (Path(o.storage_url.removeprefix("file://")) for o in (a, b))
+        accounts_a = account_names(slugs[0])
+        assert folder_a.owner() == accounts_a.member
+        assert folder_a.group() == accounts_a.annotator
+        assert stat.S_IMODE(folder_a.stat().st_mode) == 0o2750
+
+        def as_account(account: str, *command: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["runuser", "-u", account, "--", *command], capture_output=True, text=True
+            )
+
+        assert as_account(accounts_a.member, "touch", str(folder_a / "x.jpg")).returncode == 0
+        assert as_account(accounts_a.annotator, "cat", str(folder_a / "x.jpg")).returncode == 0
+        refused = as_account(accounts_a.annotator, "touch", str(folder_a / "y.jpg"))
+        assert "Permission denied" in refused.stderr  # annotators read only
+        for account in (accounts_a.member, accounts_a.annotator):  # B's folder is closed to A
+            refused = as_account(account, "ls", str(folder_b))
+            assert "Permission denied" in refused.stderr
+        assert len(accounts_a.member) <= 32
+    finally:
+        for slug in slugs:
+            provisioner.drop(slug)
+        shutil.rmtree(base, ignore_errors=True)
+    assert subprocess.run(["id", accounts_a.member], capture_output=True).returncode != 0
+    with pytest.raises(ConfigurationError, match="system accounts"):
+        Provisioner("sqlite", base, os_accounts=True)
