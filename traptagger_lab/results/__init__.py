@@ -6,6 +6,28 @@ survey's default task).
 """
 
 from traptagger_lab.results.activity import activity_density, overlap, overlap_ci
+from traptagger_lab.results.camtrap import (
+    accumulation,
+    camera_operation,
+    detection_history,
+    diversity,
+    independent_records,
+    record_table,
+    relative_abundance,
+)
 from traptagger_lab.results.occupancy import naive_occupancy, occupancy
 
-__all__ = ["activity_density", "naive_occupancy", "occupancy", "overlap", "overlap_ci"]
+__all__ = [
+    "accumulation",
+    "activity_density",
+    "camera_operation",
+    "detection_history",
+    "diversity",
+    "independent_records",
+    "naive_occupancy",
+    "occupancy",
+    "overlap",
+    "overlap_ci",
+    "record_table",
+    "relative_abundance",
+]

@@ -1,0 +1,174 @@
+"""Record tables, camera operation, detection histories, RAI and diversity.
+
+camtrapR reference: jniedballa/camtrapR tests/testthat/test-filterRecordTable.R.
+On camtrapR's sample_images_species_dir (../shared/data/camtrapR), species from
+the folder, UNID excluded, duplicates removed: 55 records with minDeltaTime 0,
+39 with minDeltaTime 60 minutes, whether compared to the last record or to the
+last independent record.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from traptagger_lab.errors import NotFoundError
+from traptagger_lab.results import (
+    camera_operation,
+    detection_history,
+    diversity,
+    independent_records,
+    occupancy,
+    record_table,
+    relative_abundance,
+)
+from traptagger_lab.results.camtrap import (
+    RECORD_COLUMNS,
+    diversity_table,
+    history_matrix,
+    operation_matrix,
+)
+
+
+def _camtrapr_records(root: Path) -> pd.DataFrame:
+    """Records as camtrapR's recordTable reads them: Station/Species/file, EXIF time."""
+    rows = []
+    for path in sorted(p for p in root.rglob("*.JPG")):
+        taken = Image.open(path).getexif().get_ifd(0x8769)[36867]  # DateTimeOriginal
+        station, species = path.relative_to(root).parts[:2]
+        rows.append(
+            (
+                station,
+                species,
+                pd.to_datetime(taken, format="%Y:%m:%d %H:%M:%S"),
+                str(path.parent),
+                path.name,
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["Station", "Species", "DateTimeOriginal", "Directory", "FileName"]
+    )
+
+
+def test_independence_matches_camtrapr(shared_data: Path) -> None:
+    records = _camtrapr_records(shared_data / "camtrapR/pictures/sample_images_species_dir")
+    records = records[records["Species"] != "UNID"]
+    assert len(independent_records(records, 0)) == 55
+    for compared_to in ("last_record", "last_independent_record"):
+        table = independent_records(records, 60, compared_to)
+        assert len(table) == 39
+        assert list(table.columns) == RECORD_COLUMNS
+        firsts = table.groupby(["Station", "Species"]).head(1)
+        assert (firsts["delta.time.secs"] == 0).all()
+        assert (table["delta.time.secs"].drop(firsts.index) >= 3600).all()
+    huge = independent_records(records, 10**6)  # one record per station and species
+    assert len(huge) == len(records[["Station", "Species"]].drop_duplicates())
+
+
+def test_compared_to_last_record_is_stricter() -> None:
+    start = pd.Timestamp("2024-01-01 00:00")
+    records = pd.DataFrame(
+        {
+            "Station": "A",
+            "Species": "Leopard",
+            "DateTimeOriginal": [start + pd.Timedelta(minutes=m) for m in (0, 40, 80, 120)],
+        }
+    )
+    # every record is 40 min after the one before: only the first is independent of its
+    # last record; of the last *independent* record, 80 min is independent of 0
+    assert len(independent_records(records, 60, "last_record")) == 1
+    kept = independent_records(records, 60, "last_independent_record")
+    assert list(kept["Time"]) == ["00:00:00", "01:20:00"]
+    assert list(kept["delta.time.mins"]) == [0.0, 80.0]
+    with pytest.raises(ValueError, match="compared_to"):
+        independent_records(records, 60, "previous")
+
+
+def test_operation_matrix_counts_half_days_and_outages(shared_data: Path) -> None:
+    stations = pd.read_csv(shared_data / "camtrapR/camtraps.csv")
+    deployments = pd.DataFrame(
+        {
+            "Station": stations["Station"],
+            "setup": pd.to_datetime(stations["Setup_date"], format="%d/%m/%Y"),
+            "retrieval": pd.to_datetime(stations["Retrieval_date"], format="%d/%m/%Y"),
+        }
+    )
+    problems = stations.dropna(subset=["Problem1_from"])
+    outages = pd.DataFrame(
+        {
+            "Station": problems["Station"],
+            "start": pd.to_datetime(problems["Problem1_from"], format="%d/%m/%Y"),
+            "end": pd.to_datetime(problems["Problem1_to"], format="%d/%m/%Y"),
+        }
+    )
+    effort = operation_matrix(deployments, outages)
+    # StationA: 2 Apr - 14 May 2009 = 43 days, the first and last counting half
+    assert effort.loc["StationA"].sum() == pytest.approx(42.0)
+    assert np.isnan(effort.loc["StationA"].iloc[-1])  # not deployed after 14 May
+    # StationC: 4 Apr - 17 May = 44 days less the outage 12 May 00:00 - 17 May 00:00 (5 days)
+    assert effort.loc["StationC"].sum() == pytest.approx(43.0 - 5.0)
+    history = history_matrix(
+        pd.DataFrame(
+            {
+                "Station": ["StationA"],
+                "Species": ["PBE"],
+                "DateTimeOriginal": [pd.Timestamp("2009-04-10 03:00")],
+            }
+        ),
+        effort,
+        "PBE",
+        occasion_length=7,
+    )
+    assert history.loc["StationA", "o2"] == 1.0  # 10 Apr is in StationA's second week
+    assert history.loc["StationA"].drop("o2").fillna(0).sum() == 0
+    assert history.shape[1] == 7  # ceil(44 / 7) occasions at the longest station
+
+
+def test_diversity_indices_on_a_known_table() -> None:
+    counts = pd.DataFrame({"A": [10, 5], "B": [10, 0]}, index=["s1", "s2"])
+    table = diversity_table(counts)
+    assert table.loc["s1", "shannon"] == pytest.approx(np.log(2))
+    assert table.loc["s1", "simpson"] == pytest.approx(0.5)
+    assert table.loc["s2", "richness"] == 1
+    assert table.loc["all", "records"] == 25
+    assert table.loc["all", "shannon"] == pytest.approx(-(0.6 * np.log(0.6) + 0.4 * np.log(0.4)))
+
+
+def test_results_from_an_annotated_survey(lab: Any) -> None:
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    labels = {}
+    while (job := lab.annotate.next_job(task, "ann", size=10)) is not None:
+        for number, cluster in enumerate(job.clusters):
+            label = ["Impala", "Zebra", "Nothing"][(cluster + number) % 3]
+            labels[cluster] = label
+            lab.annotate.submit(job, cluster, labels=[label])
+    table = record_table(lab, "S", min_delta_minutes=0)  # the survey's default task
+    assert list(table.columns) == RECORD_COLUMNS
+    assert set(table["Species"]) <= {"Impala", "Zebra"}  # "Nothing" is no species
+    assert set(table["Species"]) == {v for v in labels.values() if v != "Nothing"}
+    independent = record_table(lab, task, min_delta_minutes=60)
+    assert len(independent) <= len(table)
+    by_camera = record_table(lab, task, by="camera")
+    assert "Camera" in by_camera.columns
+
+    effort = camera_operation(lab, "S")
+    assert set(effort.index) == set(table["Station"]) | set(effort.index)
+    assert (effort.stack().dropna() > 0).all()
+    species = table["Species"].iloc[0]
+    history, spent = detection_history(lab, task, species, occasion_length=1, include_effort=True)
+    assert set(np.unique(history.to_numpy()[~np.isnan(history.to_numpy())])) <= {0.0, 1.0}
+    assert history.notna().to_numpy().sum() == spent.notna().to_numpy().sum()
+    assert np.nansum(history.to_numpy()) >= 1
+    fit = occupancy(history.to_numpy())  # the history feeds the occupancy model directly
+    assert 0 <= fit["naive_occupancy"] <= 1
+    with pytest.raises(NotFoundError, match="no records of 'Aardvark'"):
+        detection_history(lab, task, "Aardvark")
+
+    rai = relative_abundance(lab, task)
+    assert (rai["rai"] == 100 * rai["detections"] / rai["trap_days"]).all()
+    assert diversity(lab, task).loc["all", "richness"] == len(set(independent["Species"]))

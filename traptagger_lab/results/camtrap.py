@@ -1,0 +1,415 @@
+"""Record tables, camera operation and detection histories in the layouts camtrapR users know.
+
+The pure functions (:func:`independent_records`, :func:`operation_matrix`,
+:func:`history_matrix`) work on DataFrames; :func:`record_table`,
+:func:`camera_operation` and :func:`detection_history` read them from a lab.
+Conventions follow camtrapR (Niedballa et al. 2016): a record is one image
+of a species; records of the same species at the same station (or camera)
+closer than ``min_delta_minutes`` are not independent; setup and retrieval
+days count as half days of effort; occasions without effort are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from traptagger_lab.annotate.labels import BUILTIN
+from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
+
+RECORD_COLUMNS = [
+    "Station",
+    "Species",
+    "DateTimeOriginal",
+    "Date",
+    "Time",
+    "delta.time.secs",
+    "delta.time.mins",
+    "delta.time.hours",
+    "delta.time.days",
+    "Directory",
+    "FileName",
+]
+COMPARED_TO = ("last_record", "last_independent_record")
+
+
+# -- pure -----------------------------------------------------------------------------------
+
+
+def independent_records(
+    records: pd.DataFrame,
+    min_delta_minutes: float = 60,
+    compared_to: str = "last_record",
+    by: str = "site",
+    remove_duplicates: bool = True,
+) -> pd.DataFrame:
+    """camtrapR's temporal independence filter, on records with ``Station``,
+    (``Camera`` when ``by='camera'``), ``Species`` and ``DateTimeOriginal``.
+
+    A record is kept when it is at least ``min_delta_minutes`` after the
+    previous record of its species at its station (``last_record``) or after
+    the previous *kept* one (``last_independent_record``); the first is always
+    kept. ``delta.time.*`` is then the time since the previous kept record
+    (0 for the first). Records at the same station, species and second are
+    duplicates and are kept once when ``remove_duplicates``.
+    """
+    if compared_to not in COMPARED_TO:
+        raise ValueError(f"compared_to={compared_to!r}: use one of {COMPARED_TO}")
+    if by not in ("site", "camera"):
+        raise ValueError(f"by={by!r}: use 'site' or 'camera'")
+    keys = ["Station", "Camera", "Species"] if by == "camera" else ["Station", "Species"]
+    missing = [c for c in [*keys, "DateTimeOriginal"] if c not in records.columns]
+    if missing:
+        raise ValueError(f"records lack column(s) {missing}")
+    table = records.assign(
+        **{c: "" for c in ("Directory", "FileName") if c not in records.columns}
+    ).sort_values([*keys, "DateTimeOriginal"], kind="stable")
+    if remove_duplicates:
+        table = table.drop_duplicates([*keys, "DateTimeOriginal"])
+    limit = pd.Timedelta(minutes=min_delta_minutes)
+    kept: list[int] = []
+    for _, group in table.groupby(keys, sort=False):
+        times = group["DateTimeOriginal"].tolist()
+        anchor = None
+        for position, (index, moment) in enumerate(zip(group.index, times, strict=True)):
+            if position == 0:
+                keep = True
+            elif compared_to == "last_record":
+                keep = moment - times[position - 1] >= limit
+            else:
+                keep = moment - anchor >= limit
+            if keep:
+                kept.append(index)
+                anchor = moment
+    out = table.loc[kept].copy()
+    previous = out.groupby(keys, sort=False)["DateTimeOriginal"].shift()
+    seconds = (out["DateTimeOriginal"] - previous).dt.total_seconds().fillna(0)
+    out["delta.time.secs"] = seconds
+    out["delta.time.mins"] = (seconds / 60).round(1)
+    out["delta.time.hours"] = (seconds / 3600).round(1)
+    out["delta.time.days"] = (seconds / 86400).round(1)
+    out["Date"] = out["DateTimeOriginal"].dt.strftime("%Y-%m-%d")
+    out["Time"] = out["DateTimeOriginal"].dt.strftime("%H:%M:%S")
+    columns = RECORD_COLUMNS if by == "site" else ["Station", "Camera", *RECORD_COLUMNS[1:]]
+    extra = [c for c in out.columns if c not in columns]
+    return out[columns + extra].reset_index(drop=True)
+
+
+def operation_matrix(
+    deployments: pd.DataFrame, outages: pd.DataFrame | None = None, half_days: bool = True
+) -> pd.DataFrame:
+    """Effort per station and day: 1 operating, 0.5 setup/retrieval day (``half_days``),
+    the operating share of a day with an outage, NaN not deployed.
+
+    ``deployments``: Station, setup, retrieval (datetimes or dates), one row per
+    camera (several cameras at a station add up). ``outages``: Station, start, end.
+    """
+    if deployments.empty:
+        return pd.DataFrame()
+    setup = pd.to_datetime(deployments["setup"]).dt.normalize()
+    retrieval = pd.to_datetime(deployments["retrieval"]).dt.normalize()
+    days = pd.date_range(setup.min(), retrieval.max(), freq="D")
+    stations = sorted(deployments["Station"].unique())
+    effort = pd.DataFrame(np.nan, index=stations, columns=days.date)
+    for station, first, last in zip(deployments["Station"], setup, retrieval, strict=True):
+        span = pd.date_range(first, last, freq="D").date
+        values = np.ones(len(span))
+        if half_days and len(span) > 1:
+            values[0] = values[-1] = 0.5
+        current = effort.loc[station, span].fillna(0).to_numpy()
+        effort.loc[station, span] = current + values
+    for station, start, end in (
+        outages[["Station", "start", "end"]].itertuples(index=False)
+        if outages is not None and not outages.empty
+        else []
+    ):
+        start = pd.Timestamp(start)
+        end = (
+            pd.Timestamp(end)
+            if end is not None and not pd.isna(end)
+            else pd.Timestamp(days[-1]) + pd.Timedelta(days=1)
+        )
+        for day in pd.date_range(start.normalize(), end.normalize(), freq="D"):
+            if day.date() not in effort.columns or np.isnan(effort.loc[station, day.date()]):
+                continue
+            lost = (min(end, day + pd.Timedelta(days=1)) - max(start, day)) / pd.Timedelta(days=1)
+            effort.loc[station, day.date()] = max(0.0, effort.loc[station, day.date()] - lost)
+    effort.index.name = "Station"
+    return effort
+
+
+def history_matrix(
+    records: pd.DataFrame,
+    effort: pd.DataFrame,
+    species: str,
+    occasion_length: int = 7,
+    day1: str = "station",
+    include_effort: bool = False,
+    min_active_days: float = 0,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Detection history of one species: stations x occasions, 1/0, NaN without effort.
+
+    ``day1='station'`` starts each station's occasions on its own setup day
+    (camtrapR's default); ``'survey'`` on the first day of the survey. An
+    occasion is NaN when its effort is no more than ``min_active_days``.
+    With ``include_effort`` also returns the effort (days) per occasion.
+    """
+    if day1 not in ("station", "survey"):
+        raise ValueError(f"day1={day1!r}: use 'station' or 'survey'")
+    if occasion_length < 1:
+        raise ValueError("occasion_length must be at least one day")
+    days = pd.to_datetime(pd.Series(effort.columns))
+    start = days.min()
+    detections = records[records["Species"] == species]
+    detected_days = {
+        (station, pd.Timestamp(moment).normalize())
+        for station, moment in zip(
+            detections["Station"], detections["DateTimeOriginal"], strict=True
+        )
+    }
+    n_occasions = 0
+    rows_h, rows_e = {}, {}
+    for station, row in effort.iterrows():
+        active = row.to_numpy(dtype=float)
+        first = days[~np.isnan(active)].min() if day1 == "station" else start
+        offset = int((first - start).days)
+        span = active[offset:]
+        occasions = int(np.ceil(len(span) / occasion_length))
+        hist, eff = [], []
+        for occasion in range(occasions):
+            window = span[occasion * occasion_length : (occasion + 1) * occasion_length]
+            spent = float(np.nansum(window))
+            eff.append(spent if spent > min_active_days else np.nan)
+            window_days = days[
+                offset + occasion * occasion_length : offset + (occasion + 1) * occasion_length
+            ]
+            seen = any((station, day) in detected_days for day in window_days)
+            hist.append(np.nan if spent <= min_active_days else float(seen))
+        rows_h[station], rows_e[station] = hist, eff
+        n_occasions = max(n_occasions, occasions)
+    columns = [f"o{i + 1}" for i in range(n_occasions)]
+
+    def frame(rows: dict[Any, list[float]]) -> pd.DataFrame:
+        table = pd.DataFrame(
+            [r + [np.nan] * (n_occasions - len(r)) for r in rows.values()],
+            index=list(rows),
+            columns=columns,
+        )
+        table.index.name = "Station"
+        return table
+
+    history = frame(rows_h)
+    return (history, frame(rows_e)) if include_effort else history
+
+
+def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
+    """Richness, Shannon H', Simpson 1-D and evenness per row of a site x species count table,
+    and ``all`` for the pooled counts."""
+    pooled = pd.concat([counts, counts.sum().to_frame("all").T])
+    rows = []
+    for name, values in pooled.iterrows():
+        n = values.to_numpy(dtype=float)
+        n = n[n > 0]
+        share = n / n.sum() if n.sum() else n
+        shannon = float(-(share * np.log(share)).sum()) if len(n) else 0.0
+        rows.append(
+            {
+                "site": name,
+                "records": float(n.sum()),
+                "richness": len(n),
+                "shannon": shannon,
+                "simpson": float(1 - (share**2).sum()) if len(n) else 0.0,
+                "evenness": shannon / np.log(len(n)) if len(n) > 1 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).set_index("site")
+
+
+def accumulation(records: pd.DataFrame, permutations: int = 100, seed: Any = None) -> pd.DataFrame:
+    """Species accumulation over sampling days (random order of days, ``permutations`` times):
+    mean and 2.5/97.5% quantiles of species found after each number of days."""
+    days = records["DateTimeOriginal"].dt.normalize()
+    by_day = records.groupby(days)["Species"].apply(set).tolist()
+    rng = np.random.default_rng(seed)
+    curves = np.zeros((permutations, len(by_day)))
+    for run in range(permutations):
+        seen: set[str] = set()
+        for step, index in enumerate(rng.permutation(len(by_day))):
+            seen |= by_day[index]
+            curves[run, step] = len(seen)
+    return pd.DataFrame(
+        {
+            "days": np.arange(1, len(by_day) + 1),
+            "species": curves.mean(axis=0),
+            "lower": np.quantile(curves, 0.025, axis=0),
+            "upper": np.quantile(curves, 0.975, axis=0),
+        }
+    )
+
+
+# -- from a lab -----------------------------------------------------------------------------
+
+
+def task_for(lab: Lab, task: Any) -> Task:
+    """A task object, id or name; or a survey name, meaning that survey's default task
+    (its first species task)."""
+    from traptagger_lab.errors import NotFoundError
+
+    try:
+        return lab.tasks.get(task)
+    except NotFoundError:
+        if not isinstance(task, str):
+            raise
+    survey = lab.survey(task)
+    with lab.sessions() as session:
+        found = session.scalars(
+            select(Task)
+            .where(Task.survey_id == survey.id, Task.kind == "species")
+            .order_by(Task.id)
+        ).first()
+    if found is None:
+        raise NotFoundError(f"survey {task!r} has no species task yet")
+    return found
+
+
+def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per image of a labelled cluster and species: Station, Camera, Species,
+    DateTimeOriginal, Directory, FileName (built-in labels such as Nothing are left out)."""
+    target = task_for(lab, task)
+    settled = lab.tasks.final_labels(target)
+    names = {d.name.lower(): d.name for d in lab.tasks.label_defs(target)}
+    skip = {e.lower() for e in exclude} | {b.lower() for b in BUILTIN}
+    species_of: dict[int, list[str]] = {}
+    for cluster, labels in zip(settled["cluster_id"], settled["labels"], strict=True):
+        wanted = [names.get(n, n) for n in str(labels).split(" + ") if n and n not in skip]
+        if wanted:
+            species_of[int(cluster)] = wanted
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(
+                Site.name,
+                Camera.name,
+                Image.cluster_id,
+                Image.corrected_timestamp,
+                Image.timestamp,
+                Image.path,
+            )
+            .join(Camera, Camera.id == Image.camera_id)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Image.survey_id == target.survey_id, Image.cluster_id.is_not(None))
+        ).all()
+    records = []
+    for station, camera, cluster, corrected, taken, path in rows:
+        moment = corrected or taken
+        if moment is None or cluster not in species_of:
+            continue
+        directory, _, file_name = str(path).rpartition("/")
+        for species in species_of[cluster]:
+            records.append((station, camera, species, moment, directory, file_name))
+    return pd.DataFrame(
+        records,
+        columns=["Station", "Camera", "Species", "DateTimeOriginal", "Directory", "FileName"],
+    ).astype({"DateTimeOriginal": "datetime64[ns]"})
+
+
+def record_table(
+    lab: Lab,
+    task: Any,
+    min_delta_minutes: float = 60,
+    compared_to: str = "last_record",
+    exclude: Sequence[str] = (),
+    by: str = "site",
+) -> pd.DataFrame:
+    """camtrapR's record table for a task: independent records with camtrapR's columns."""
+    records = species_records(lab, task, exclude)
+    if by == "site":
+        records = records.drop(columns="Camera")
+    return independent_records(records, min_delta_minutes, compared_to, by)
+
+
+def deployments(lab: Lab, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(deployments, outages) of a survey's cameras: setup and retrieval from each camera's
+    first and last image, outages from 'Knocked down' and the like."""
+    from sqlalchemy import func
+
+    target = lab.survey(survey) if not isinstance(survey, Survey) else survey
+    with lab.sessions() as session:
+        spans = session.execute(
+            select(
+                Site.name,
+                Camera.id,
+                func.min(func.coalesce(Image.corrected_timestamp, Image.timestamp)),
+                func.max(func.coalesce(Image.corrected_timestamp, Image.timestamp)),
+            )
+            .join(Camera, Camera.id == Image.camera_id)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Image.survey_id == target.id)
+            .group_by(Site.name, Camera.id)
+        ).all()
+        outages = session.execute(
+            select(Site.name, CameraOutage.start, CameraOutage.end)
+            .join(Camera, Camera.id == CameraOutage.camera_id)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Site.survey_id == target.id)
+        ).all()
+    table = pd.DataFrame(
+        [(s, first, last) for s, _, first, last in spans if first is not None],
+        columns=["Station", "setup", "retrieval"],
+    )
+    return table, pd.DataFrame(outages, columns=["Station", "start", "end"])
+
+
+def camera_operation(lab: Lab, survey: Any, half_days: bool = True) -> pd.DataFrame:
+    """The camera-operation matrix of a survey (stations x days, effort in days)."""
+    table, outages = deployments(lab, survey)
+    return operation_matrix(table, outages, half_days)
+
+
+def detection_history(
+    lab: Lab,
+    task: Any,
+    species: str,
+    occasion_length: int = 7,
+    day1: str = "station",
+    min_delta_minutes: float = 0,
+    include_effort: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """camtrapR's detectionHistory for one species of a task: stations x occasions."""
+    target = task_for(lab, task)
+    records = record_table(lab, target, min_delta_minutes)
+    effort = camera_operation(lab, target.survey_id)
+    known = set(records["Species"])
+    if species not in known:
+        from traptagger_lab.errors import NotFoundError
+
+        raise NotFoundError(f"no records of {species!r}; species recorded: {sorted(known)}")
+    return history_matrix(records, effort, species, occasion_length, day1, include_effort)
+
+
+def relative_abundance(
+    lab: Lab, task: Any, min_delta_minutes: float = 60, by: str = "site"
+) -> pd.DataFrame:
+    """Independent detections per station and species, trap days, and RAI
+    (independent detections per 100 camera-days)."""
+    target = task_for(lab, task)
+    records = record_table(lab, target, min_delta_minutes, by=by)
+    effort = camera_operation(lab, target.survey_id).sum(axis=1, skipna=True)
+    counts = records.groupby(["Station", "Species"]).size().rename("detections").reset_index()
+    counts["trap_days"] = counts["Station"].map(effort).astype(float)
+    counts["rai"] = 100 * counts["detections"] / counts["trap_days"]
+    return counts
+
+
+def diversity(lab: Lab, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
+    """Richness, Shannon, Simpson and evenness per station and overall, from independent
+    detections."""
+    records = record_table(lab, task, min_delta_minutes)
+    counts = records.groupby(["Station", "Species"]).size().unstack(fill_value=0)
+    return diversity_table(counts)
