@@ -385,6 +385,66 @@ def coordinates(
         typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
 
 
+RESULT_TABLES = ("record-table", "camera-operation", "detection-history", "rai", "diversity")
+
+
+@app.command()
+def results(
+    survey: SurveyName,
+    table: Annotated[
+        str, typer.Option("--table", "-t", help=f"One of: {', '.join(RESULT_TABLES)}.")
+    ] = "record-table",
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
+    ] = None,
+    min_delta: Annotated[
+        float, typer.Option("--min-delta", help="Minutes between independent records.")
+    ] = 60,
+    compared_to: Annotated[
+        str,
+        typer.Option("--compared-to", help="last_record or last_independent_record."),
+    ] = "last_record",
+    species: Annotated[
+        str | None, typer.Option("--species", help="Species (detection-history).")
+    ] = None,
+    occasion: Annotated[int, typer.Option("--occasion", help="Occasion length in days.")] = 7,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Results tables in the layouts camtrapR users know (CSV for R and spreadsheets)."""
+    if table not in RESULT_TABLES:
+        _fail(ValueError(f"--table {table!r}: use one of {', '.join(RESULT_TABLES)}"))
+    if table == "detection-history" and not species:
+        _fail(ValueError("--table detection-history needs --species"))
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            target = lab.tasks.get(task, survey) if task else survey
+            found = lab.results(target, min_delta_minutes=min_delta)
+            if table == "record-table":
+                frame = found.record_table(compared_to)
+            elif table == "camera-operation":
+                frame = found.camera_operation().reset_index()
+            elif table == "detection-history":
+                frame = found.detection_history(species, occasion).reset_index()
+            elif table == "rai":
+                frame = found.relative_abundance()
+            else:
+                frame = found.diversity().reset_index()
+    except (TrapTaggerError, ValueError) as exc:
+        _fail(exc)
+    if as_csv or output:
+        text = frame.to_csv(index=False)
+        if output:
+            output.write_text(text)
+        else:
+            sys.stdout.write(text)
+    else:
+        typer.echo(frame.to_string(index=False, max_rows=200))
+
+
 @app.command()
 def sample(
     destination: Annotated[Path, typer.Argument(help="Folder to write the sample survey into.")],

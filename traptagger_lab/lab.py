@@ -160,6 +160,13 @@ class Lab:
         )
         return Lab(settings, client=self._client)
 
+    def results(self, task: Any, min_delta_minutes: float = 60, exclude: Any = ()) -> Any:
+        """Analyses of a task's settled labels (:class:`~traptagger_lab.results.api.Results`):
+        record table, effort, detection histories, RAI, diversity, activity, overlap, occupancy."""
+        from traptagger_lab.results.api import Results
+
+        return Results(self, task, min_delta_minutes, exclude)
+
     def survey(self, ref: SurveyRef) -> Survey:
         """A survey by name, id or object.
 

@@ -1,0 +1,84 @@
+"""``lab.results(task)`` and ``traptagger results``: the analyses of an annotated survey."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from traptagger_lab.cli import app
+from traptagger_lab.results.camtrap import RECORD_COLUMNS
+
+
+def _annotate_everything(lab: Any) -> Any:
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    while (job := lab.annotate.next_job(task, "ann", size=10)) is not None:
+        for cluster in job.clusters:
+            lab.annotate.submit(job, cluster, labels=["Impala" if cluster % 2 else "Zebra"])
+    return task
+
+
+def test_lab_results_and_the_command_line(lab: Any) -> None:
+    task = _annotate_everything(lab)
+    results = lab.results("S", min_delta_minutes=30)
+    assert results.task.id == task.id
+    table = results.record_table()
+    assert list(table.columns) == RECORD_COLUMNS
+    species = sorted(set(table["Species"]))
+    times = results.times(species[0])
+    assert len(times) == (table["Species"] == species[0]).sum()
+    assert ((times >= 0) & (times < 2 * np.pi)).all()
+    fit = results.occupancy(species[0], occasion_length=1)
+    assert fit["stations"]
+    assert 0 <= fit["naive_occupancy"] <= 1
+
+    env = {
+        "TRAPTAGGER_DATABASE_URL": lab.settings.resolved_database_url(),
+        "TRAPTAGGER_STORAGE_URL": lab.settings.resolved_storage_url(),
+        "TRAPTAGGER_DASK_SCHEDULER": "sync",
+    }
+    runner = CliRunner()
+    answer = runner.invoke(
+        app, ["results", "S", "--table", "record-table", "--min-delta", "30", "--csv"], env=env
+    )
+    assert answer.exit_code == 0, answer.output
+    rows = list(csv.DictReader(io.StringIO(answer.stdout)))
+    assert len(rows) == len(table)
+    assert list(rows[0]) == RECORD_COLUMNS
+    history = runner.invoke(
+        app,
+        [
+            "results",
+            "S",
+            "--table",
+            "detection-history",
+            "--species",
+            species[0],
+            "--occasion",
+            "1",
+            "--csv",
+        ],
+        env=env,
+    )
+    assert history.exit_code == 0, history.output
+    assert history.stdout.splitlines()[0].startswith("Station,o1")
+    for name in ("camera-operation", "rai", "diversity"):
+        done = runner.invoke(app, ["results", "S", "--table", name, "--task", task.name], env=env)
+        assert done.exit_code == 0, (name, done.output)
+    refused = runner.invoke(app, ["results", "S", "--table", "detection-history"], env=env)
+    assert refused.exit_code == 1
+    assert "needs --species" in refused.output
+    unknown = runner.invoke(app, ["results", "S", "--table", "nonsense"], env=env)
+    assert "use one of" in unknown.output
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_survey_without_a_species_task_is_explained(lab: Any) -> None:
+    from traptagger_lab.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no species task"):
+        lab.results("S")
