@@ -46,6 +46,18 @@ def _open(workspace: Path | None, **overrides: Any) -> Any:
     return open_lab(str(workspace) if workspace else None, **overrides)
 
 
+def _write_table(table: Any, as_csv: bool, output: Path | None) -> None:
+    """A DataFrame as CSV (to ``output`` or stdout) or as text for people."""
+    if as_csv or output:
+        text = table.to_csv(index=False)
+        if output:
+            output.write_text(text)
+        else:
+            sys.stdout.write(text)
+    else:
+        typer.echo(table.to_string(index=False, max_rows=200))
+
+
 def _fail(exc: Exception) -> NoReturn:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
@@ -185,14 +197,7 @@ def images(
             table = lab.images(survey)
     except TrapTaggerError as exc:
         _fail(exc)
-    if as_csv or output:
-        text = table.to_csv(index=False)
-        if output:
-            output.write_text(text)
-        else:
-            sys.stdout.write(text)
-    else:
-        typer.echo(table.to_string(index=False, max_rows=200))
+    _write_table(table, as_csv, output)
 
 
 @app.command()
@@ -435,14 +440,7 @@ def results(
                 frame = found.diversity().reset_index()
     except (TrapTaggerError, ValueError) as exc:
         _fail(exc)
-    if as_csv or output:
-        text = frame.to_csv(index=False)
-        if output:
-            output.write_text(text)
-        else:
-            sys.stdout.write(text)
-    else:
-        typer.echo(frame.to_string(index=False, max_rows=200))
+    _write_table(frame, as_csv, output)
 
 
 @app.command()
