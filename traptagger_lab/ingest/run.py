@@ -178,7 +178,12 @@ def ingest_survey(
         report.skipped = len(wanted) - len(todo)
         log.info("%s: %d files found, %d to import", survey.name, report.found, len(todo))
         batches = _batches(todo, _balanced_size(len(todo), batch_size, client))
-        for _, outcomes in map_unordered(
+        # Batches finish in any order but are written in discovery order, so that of two
+        # files with the same content the first by path is the original, every time.
+        position = {id(batch): index for index, batch in enumerate(batches)}
+        finished: dict[int, Any] = {}
+        next_to_write = 0
+        for batch, outcomes in map_unordered(
             client,
             process_batch,
             batches,
@@ -187,7 +192,10 @@ def ingest_survey(
             unit="file",
             weight=len,
         ):
-            report.counts.add(writer.write(outcomes))
+            finished[position[id(batch)]] = outcomes
+            while next_to_write in finished:
+                report.counts.add(writer.write(finished.pop(next_to_write)))
+                next_to_write += 1
         with transaction(sessions) as session:
             _fill_site_coordinates(session, survey.id)
     except BaseException as exc:
