@@ -18,6 +18,11 @@ MYSQL_SERVER = os.environ.get("TRAPTAGGER_TEST_MYSQL", "mysql+pymysql://root@127
 POSTGRES_SERVER = os.environ.get(
     "TRAPTAGGER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
+#: The two database servers, as fixture params (organisations are provisioned on servers only).
+SERVERS = [
+    pytest.param(MYSQL_SERVER, marks=pytest.mark.mysql, id="mysql"),
+    pytest.param(POSTGRES_SERVER, marks=pytest.mark.postgres, id="postgres"),
+]
 ARTIFACTS = REPO / "test-artifacts"
 
 #: The small spec the self-contained tests use (fast to generate and ingest).

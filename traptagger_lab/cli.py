@@ -38,6 +38,8 @@ Workspace = Annotated[
     ),
 ]
 SurveyName = Annotated[str, typer.Argument(help="Name of the survey.")]
+AsCsv = Annotated[bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")]
 
 
 def _open(workspace: Path | None, **overrides: Any) -> Any:
@@ -185,10 +187,8 @@ def status(
 @app.command()
 def images(
     survey: SurveyName,
-    as_csv: Annotated[
-        bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")
-    ] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    as_csv: AsCsv = False,
+    output: Output = None,
     workspace: Workspace = None,
 ) -> None:
     """One row per image: path, site, camera, timestamps, hash, cluster, failure reason."""
@@ -413,10 +413,8 @@ def results(
         str | None, typer.Option("--species", help="Species (detection-history).")
     ] = None,
     occasion: Annotated[int, typer.Option("--occasion", help="Occasion length in days.")] = 7,
-    as_csv: Annotated[
-        bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")
-    ] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
+    as_csv: AsCsv = False,
+    output: Output = None,
     workspace: Workspace = None,
 ) -> None:
     """Results tables in the layouts camtrapR users know (CSV for R and spreadsheets)."""

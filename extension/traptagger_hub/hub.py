@@ -155,6 +155,11 @@ class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
         organisation, role = self._role()
         return account_names(organisation).for_role(role)
 
+    @staticmethod
+    def _scratch(account: str) -> Path:
+        """Where the account's server may write Jupyter's runtime and caches."""
+        return Path("/tmp") / f"traptagger-{account}"
+
     def make_preexec_fn(self, name: str) -> Any:
         """Drop to the organisation role's account, not to one named after the person."""
         return super().make_preexec_fn(self._account())
@@ -165,7 +170,7 @@ class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
         import pwd
 
         account = pwd.getpwnam(self._account())
-        scratch = Path("/tmp") / f"traptagger-{account.pw_name}"
+        scratch = self._scratch(account.pw_name)
         env.update(
             USER=account.pw_name,
             HOME=account.pw_dir,
@@ -190,7 +195,7 @@ class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
         import pwd
 
         account = pwd.getpwnam(self._account())
-        scratch = Path("/tmp") / f"traptagger-{account.pw_name}"
+        scratch = self._scratch(account.pw_name)
         scratch.mkdir(mode=0o700, exist_ok=True)
         os.chown(scratch, account.pw_uid, account.pw_gid)
         return await super().start()

@@ -21,18 +21,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from traptagger_hub.provision import OrgCredentials, Provisioner, slug_for
 
-from tests.conftest import MYSQL_SERVER, POSTGRES_SERVER
+from tests.conftest import MYSQL_SERVER, SERVERS
 from traptagger_lab.db.engine import make_engine, session_factory, transaction
 from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import ConfigurationError
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(MYSQL_SERVER, marks=pytest.mark.mysql, id="mysql"),
-        pytest.param(POSTGRES_SERVER, marks=pytest.mark.postgres, id="postgres"),
-    ]
-)
+@pytest.fixture(params=SERVERS)
 def two_orgs(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Provisioner, OrgCredentials, OrgCredentials]]:

@@ -20,7 +20,7 @@ from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import OrgCredentials, Provisioner
 from traptagger_hub.sharing import SURVEY_ROWS, shared_tables
 
-from tests.conftest import MYSQL_SERVER, POSTGRES_SERVER
+from tests.conftest import MYSQL_SERVER, SERVERS
 from traptagger_lab.annotate import jobs
 from traptagger_lab.annotate.simulate import synthetic_clusters
 from traptagger_lab.annotate.tasks import create_task
@@ -54,12 +54,7 @@ def _two_surveys(member_url: str) -> dict[str, int]:
     return tasks
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(MYSQL_SERVER, marks=pytest.mark.mysql, id="mysql"),
-        pytest.param(POSTGRES_SERVER, marks=pytest.mark.postgres, id="postgres"),
-    ]
-)
+@pytest.fixture(params=SERVERS)
 def owner(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Provisioner, OrgCredentials]]:

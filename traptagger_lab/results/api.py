@@ -59,10 +59,7 @@ class Results:
 
     def times(self, species: str) -> np.ndarray:
         """Clock times of day (radians) of the species' independent records."""
-        table = self.record_table()
-        moments = pd.to_datetime(table.loc[table["Species"] == species, "DateTimeOriginal"])
-        seconds = moments.dt.hour * 3600 + moments.dt.minute * 60 + moments.dt.second
-        return (seconds.to_numpy(dtype=float) / 86400) * 2 * np.pi
+        return _times_of(self.record_table(), species)
 
     def activity(self, species: str) -> pd.DataFrame:
         """The species' activity curve over the day."""
@@ -71,7 +68,8 @@ class Results:
     def overlap(self, species_a: str, species_b: str, n_boot: int = 999) -> dict[str, float]:
         """Overlap of two species' activity, with a bootstrap CI of the recommended estimator
         (Dhat4 when both have 50 records or more, else Dhat1)."""
-        a, b = self.times(species_a), self.times(species_b)
+        table = self.record_table()
+        a, b = _times_of(table, species_a), _times_of(table, species_b)
         estimator = "Dhat4" if min(len(a), len(b)) >= 50 else "Dhat1"
         result = activity.overlap(a, b)
         ci = activity.overlap_ci(a, b, estimator, n_boot=n_boot)
@@ -83,3 +81,10 @@ class Results:
         fit = occupancy(np.asarray(history, dtype=float), **model)
         fit["stations"] = list(history.index)
         return fit
+
+
+def _times_of(table: pd.DataFrame, species: str) -> np.ndarray:
+    """Clock times of day (radians) of one species' records in a record table."""
+    moments = pd.to_datetime(table.loc[table["Species"] == species, "DateTimeOriginal"])
+    seconds = moments.dt.hour * 3600 + moments.dt.minute * 60 + moments.dt.second
+    return (seconds.to_numpy(dtype=float) / 86400) * 2 * np.pi

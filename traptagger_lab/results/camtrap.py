@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from traptagger_lab.annotate.labels import BUILTIN
 from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
+from traptagger_lab.errors import NotFoundError
 
 if TYPE_CHECKING:
     from traptagger_lab.lab import Lab
@@ -260,8 +261,6 @@ def accumulation(records: pd.DataFrame, permutations: int = 100, seed: Any = Non
 def task_for(lab: Lab, task: Any) -> Task:
     """A task object, id or name; or a survey name, meaning that survey's default task
     (its first species task)."""
-    from traptagger_lab.errors import NotFoundError
-
     try:
         return lab.tasks.get(task)
     except NotFoundError:
@@ -387,8 +386,6 @@ def detection_history(
     effort = camera_operation(lab, target.survey_id)
     known = set(records["Species"])
     if species not in known:
-        from traptagger_lab.errors import NotFoundError
-
         raise NotFoundError(f"no records of {species!r}; species recorded: {sorted(known)}")
     return history_matrix(records, effort, species, occasion_length, day1, include_effort)
 
