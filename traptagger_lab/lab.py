@@ -167,6 +167,22 @@ class Lab:
 
         return Results(self, task, min_delta_minutes, exclude)
 
+    def import_labels(
+        self,
+        survey: SurveyRef,
+        source: str,
+        path: str | None = None,
+        task: Any = None,
+        add_labels: bool | None = None,
+        **options: Any,
+    ) -> Any:
+        """Label the survey's images from annotations made elsewhere: ``source`` is folders,
+        xmp, csv, coco, md-json or camtrap-dp (see
+        :func:`traptagger_lab.exports.importing.import_labels`)."""
+        from traptagger_lab.exports.importing import import_labels
+
+        return import_labels(self, survey, source, path, task, add_labels, **options)
+
     def survey(self, ref: SurveyRef) -> Survey:
         """A survey by name, id or object.
 

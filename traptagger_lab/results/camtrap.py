@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from traptagger_lab.annotate.labels import BUILTIN
 from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
 from traptagger_lab.errors import NotFoundError
 
@@ -279,43 +278,27 @@ def task_for(lab: Lab, task: Any) -> Task:
 
 
 def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
-    """One row per image of a labelled cluster and species: Station, Camera, Species,
+    """One row per image and species of a task's settled labels: Station, Camera, Species,
     DateTimeOriginal, Directory, FileName (built-in labels such as Nothing are left out)."""
-    target = task_for(lab, task)
-    settled = lab.tasks.final_labels(target)
-    names = {d.name.lower(): d.name for d in lab.tasks.label_defs(target)}
-    skip = {e.lower() for e in exclude} | {b.lower() for b in BUILTIN}
-    species_of: dict[int, list[str]] = {}
-    for cluster, labels in zip(settled["cluster_id"], settled["labels"], strict=True):
-        wanted = [names.get(n, n) for n in str(labels).split(" + ") if n and n not in skip]
-        if wanted:
-            species_of[int(cluster)] = wanted
-    with lab.sessions() as session:
-        rows = session.execute(
-            select(
-                Site.name,
-                Camera.name,
-                Image.cluster_id,
-                Image.corrected_timestamp,
-                Image.timestamp,
-                Image.path,
-            )
-            .join(Camera, Camera.id == Image.camera_id)
-            .join(Site, Site.id == Camera.site_id)
-            .where(Image.survey_id == target.survey_id, Image.cluster_id.is_not(None))
-        ).all()
-    records = []
-    for station, camera, cluster, corrected, taken, path in rows:
-        moment = corrected or taken
-        if moment is None or cluster not in species_of:
-            continue
-        directory, _, file_name = str(path).rpartition("/")
-        for species in species_of[cluster]:
-            records.append((station, camera, species, moment, directory, file_name))
+    from traptagger_lab.results.observations import observations
+
+    seen = observations(lab, task)
+    skip = {e.lower() for e in exclude}
+    seen = seen[~seen["builtin"] & ~seen["species"].str.lower().isin(skip)]
+    # one record per file and species: a video is one record, at its first still
+    seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
+    seen = seen.sort_values("timestamp", kind="stable").drop_duplicates(["file", "species"])
+    directory = seen["file"].str.rpartition("/")
     return pd.DataFrame(
-        records,
-        columns=["Station", "Camera", "Species", "DateTimeOriginal", "Directory", "FileName"],
-    ).astype({"DateTimeOriginal": "datetime64[ns]"})
+        {
+            "Station": seen["site"],
+            "Camera": seen["camera"],
+            "Species": seen["species"],
+            "DateTimeOriginal": seen["timestamp"].astype("datetime64[ns]"),
+            "Directory": directory[0],
+            "FileName": directory[2],
+        }
+    ).reset_index(drop=True)
 
 
 def record_table(

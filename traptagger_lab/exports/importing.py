@@ -1,0 +1,164 @@
+"""``lab.import_labels``: annotations made elsewhere, onto a survey's task."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fsspec.core import url_to_fs
+from sqlalchemy import func, select
+from tqdm.auto import tqdm
+
+from traptagger_lab.db.engine import transaction
+from traptagger_lab.db.models import Cluster, Image, Task
+from traptagger_lab.errors import ConfigurationError, InputFileError, NotFoundError
+from traptagger_lab.exports import readers
+from traptagger_lab.exports.labels_in import LabelImport, store_image_labels
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+IMPORT_FORMATS = ("folders", "xmp", "csv", "coco", "md-json", "camtrap-dp")
+#: The task labels go to when a survey has no species task yet.
+DEFAULT_TASK = "Species"
+
+
+def _survey_paths(lab: Lab, survey_id: int) -> list[str]:
+    with lab.sessions() as session:
+        return list(
+            session.scalars(
+                select(Image.path).where(Image.survey_id == survey_id).order_by(Image.id)
+            )
+        )
+
+
+def _read(lab: Lab, path: str) -> bytes:
+    fs, fs_path = url_to_fs(path, **lab.settings.fsspec_options(path))
+    try:
+        return bytes(fs.cat_file(fs_path))
+    except FileNotFoundError as exc:
+        raise InputFileError(path, "no such file") from exc
+
+
+def _xmp_labels(lab: Lab, survey: Any, species_key: str, individual_key: str) -> readers.Labels:
+    from traptagger_lab.ingest.discover import Source
+
+    if not survey.source:
+        raise ConfigurationError(f"survey {survey.name!r} has no source to read tags from")
+    source = Source(survey.source, lab.settings.fsspec_options(survey.source))
+    found = readers.Labels()
+    photos = [p for p in _survey_paths(lab, survey.id) if "#" not in p]
+    for path in tqdm(photos, desc="reading XMP tags", unit="file"):
+        try:
+            data = source.read(path)
+        except OSError as exc:
+            found.problems.append(InputFileError(path, f"unreadable: {exc}"))
+            continue
+        one = readers.from_xmp(path, data, species_key, individual_key)
+        found.rows += one.rows
+        found.problems += one.problems
+    return found
+
+
+def _camtrap_dp_labels(lab: Lab, path: str) -> readers.Labels:
+    base = path.rstrip("/")
+    if base.endswith("datapackage.json"):
+        base = base.rsplit("/", 1)[0]
+    tables = {}
+    for name in ("media", "observations"):
+        text = _read(lab, f"{base}/{name}.csv").decode("utf-8-sig")
+        tables[name] = list(csv.DictReader(io.StringIO(text)))
+    return readers.from_camtrap_dp(tables["media"], tables["observations"], base)
+
+
+def read_labels(
+    lab: Lab, survey: Any, source: str, path: str | None, **options: Any
+) -> readers.Labels:
+    """The label rows of one source (see :data:`IMPORT_FORMATS`)."""
+    if source not in IMPORT_FORMATS:
+        raise ConfigurationError(f"--from {source!r}: use one of {', '.join(IMPORT_FORMATS)}")
+    if source == "folders":
+        return readers.from_folders(_survey_paths(lab, survey.id), options.get("level", -1))
+    if source == "xmp":
+        return _xmp_labels(
+            lab,
+            survey,
+            options.get("species_key", "Species"),
+            options.get("individual_key", "individual"),
+        )
+    if path is None:
+        raise ConfigurationError(f"importing {source} needs the file's path")
+    if source == "camtrap-dp":
+        return _camtrap_dp_labels(lab, path)
+    data = _read(lab, path)
+    if source == "csv":
+        return readers.from_csv(data.decode("utf-8-sig"), path)
+    document = readers.read_json(data, path)
+    if source == "coco":
+        return readers.from_coco(document, path)
+    return readers.from_megadetector(document, path, options.get("threshold", 0.5))
+
+
+def _task(lab: Lab, survey: Any, task: Any) -> tuple[Task, bool]:
+    """The task to label (given, or the survey's default, created when there is none)."""
+    from traptagger_lab.results.camtrap import task_for
+
+    if task is not None:
+        return lab.tasks.get(task, survey.id), False
+    try:
+        return task_for(lab, survey.name), False
+    except NotFoundError:
+        with lab.sessions() as session:
+            clustered = session.scalar(
+                select(func.count()).select_from(Cluster).where(Cluster.survey_id == survey.id)
+            )
+        if not clustered:
+            lab.sequences(survey.id)
+        return lab.tasks.create(survey.id, DEFAULT_TASK, labels=[]), True
+
+
+def import_labels(
+    lab: Lab,
+    survey: Any,
+    source: str,
+    path: str | None = None,
+    task: Any = None,
+    add_labels: bool | None = None,
+    **options: Any,
+) -> LabelImport:
+    """Label a survey's images from another tool's annotations (see :data:`IMPORT_FORMATS`).
+
+    Labels go to ``task`` or the survey's default task (a ``Species`` task is
+    created, with the labels found, when the survey has none). Labels the task
+    does not have are refused with a list of them, unless ``add_labels``.
+    Options: ``level`` (folders), ``species_key``/``individual_key`` (xmp),
+    ``threshold`` (md-json).
+    """
+    row = lab.survey(survey)
+    found = read_labels(lab, row, source, path, **options)
+    target, created = _task(lab, row, task)
+    report = LabelImport(target.name, path or source, problems=list(found.problems))
+    with transaction(lab.sessions) as session:
+        store_image_labels(
+            session,
+            row.id,
+            target.id,
+            found.rows,
+            f"import:{source}",
+            report,
+            created if add_labels is None else add_labels,
+        )
+    for problem in report.problems[:20]:
+        log.warning("%s", problem)
+    if report.unknown_files:
+        log.warning(
+            "%d file(s) are not images of %r, e.g. %s",
+            len(report.unknown_files),
+            row.name,
+            report.unknown_files[:3],
+        )
+    return report

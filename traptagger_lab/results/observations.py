@@ -1,0 +1,246 @@
+"""Observations: each image of a task's settled clusters with the species it shows.
+
+This is the one place that turns annotations into per-image facts; record
+tables, exports and the dashboard all read it.
+
+A label can be settled for a whole cluster (a species task) or for one box
+of one image (a sighting, or labels imported per file). An image with its own
+box labels gets one row per labelled box; the other images of a settled
+cluster get the cluster's labels, with the detector's box when the cluster
+has one species and the image one relevant box per animal. Built-in labels
+(Nothing, Knocked down...) are kept and flagged, so exports can write blanks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from traptagger_lab.annotate.labels import BUILTIN
+from traptagger_lab.db.engine import chunks
+from traptagger_lab.db.models import (
+    Annotation,
+    Camera,
+    Detection,
+    Image,
+    Individual,
+    IndividualDetection,
+    Label,
+    Site,
+    Task,
+)
+from traptagger_lab.detect.relevance import relevant_detections
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
+
+#: Detections that only carry a label for a whole image (imports without boxes).
+IMAGE_LABEL = "image_label"
+
+COLUMNS = [
+    "image_id",
+    "path",
+    "site",
+    "camera",
+    "timestamp",
+    "cluster_id",
+    "species",
+    "count",
+    "builtin",
+    "level",
+    "detection_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "score",
+    "individual",
+]
+IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id"]
+
+
+def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
+    """Every image of a survey: id, path, site, camera, timestamp (clock-corrected), cluster.
+
+    Video stills are included (their path ends in ``#t=seconds``).
+    """
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(
+                Image.id,
+                Image.path,
+                Site.name,
+                Camera.name,
+                Image.corrected_timestamp,
+                Image.timestamp,
+                Image.cluster_id,
+            )
+            .join(Camera, Camera.id == Image.camera_id)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Image.survey_id == survey_id)
+            .order_by(Image.id)
+        ).all()
+    frame = pd.DataFrame(
+        [(i, p, s, c, corrected or taken, k) for i, p, s, c, corrected, taken, k in rows],
+        columns=IMAGE_COLUMNS,
+    )
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame
+
+
+def _cluster_labels(lab: Lab, task: Task) -> dict[int, list[str]]:
+    """Settled labels per cluster, in the spelling of the task's label tree."""
+    settled = lab.tasks.final_labels(task)
+    names = {d.name.lower(): d.name for d in lab.tasks.label_defs(task)}
+    return {
+        int(cluster): [names.get(n, n) for n in str(labels).split(" + ") if n]
+        for cluster, labels in zip(settled["cluster_id"], settled["labels"], strict=True)
+        if labels
+    }
+
+
+def _cluster_counts(lab: Lab, task: Task) -> dict[tuple[int, str], int]:
+    """Counts people gave per cluster and label (sighting tasks), latest wins."""
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(Annotation.cluster_id, Label.name, Annotation.count)
+            .join(Label, Label.id == Annotation.label_id)
+            .where(
+                Annotation.task_id == task.id,
+                Annotation.active.is_(True),
+                Annotation.detection_id.is_(None),
+                Annotation.count.is_not(None),
+            )
+            .order_by(Annotation.id)
+        ).all()
+    return {(int(c), name): int(n) for c, name, n in rows if c is not None and n is not None}
+
+
+def _box_labels(lab: Lab, task: Task) -> dict[int, list[dict[str, Any]]]:
+    """Labelled boxes of the task per image id."""
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(
+                Detection.image_id,
+                Detection.id,
+                Detection.status,
+                Detection.x,
+                Detection.y,
+                Detection.w,
+                Detection.h,
+                Detection.score,
+                Label.name,
+                Annotation.count,
+            )
+            .join(Annotation, Annotation.detection_id == Detection.id)
+            .join(Label, Label.id == Annotation.label_id)
+            .where(
+                Annotation.task_id == task.id,
+                Annotation.active.is_(True),
+                Label.is_tag.is_(False),
+                Detection.status != "deleted",
+            )
+            .order_by(Detection.id)
+        ).all()
+    boxes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for image_id, det_id, status, x, y, w, h, score, name, count in rows:
+        whole = status == IMAGE_LABEL
+        boxes[image_id].append(
+            {
+                "species": name,
+                "count": int(count) if count is not None else 1,
+                "level": "image" if whole else "box",
+                "detection_id": None if whole else det_id,
+                "x": None if whole else x,
+                "y": None if whole else y,
+                "w": None if whole else w,
+                "h": None if whole else h,
+                "score": None if whole else score,
+            }
+        )
+    return boxes
+
+
+def _individuals(lab: Lab, survey_id: int) -> dict[int, str]:
+    """Individual name per detection, for the survey's identified animals."""
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(IndividualDetection.detection_id, Individual.name)
+            .join(Individual, Individual.id == IndividualDetection.individual_id)
+            .join(Task, Task.id == Individual.task_id)
+            .where(Task.survey_id == survey_id)
+        ).all()
+    return {int(d): str(n) for d, n in rows}
+
+
+def observations(lab: Lab, task: Any) -> pd.DataFrame:
+    """One row per image and species of the task's settled labels (see the module doc).
+
+    ``level`` says where the label came from: ``box`` (a labelled box),
+    ``image`` (a label for the whole file, from an import), ``cluster`` (the
+    cluster's labels, with the detector's box when it is unambiguous).
+    """
+    from traptagger_lab.results.camtrap import task_for
+
+    target = task_for(lab, task)
+    images = survey_images(lab, target.survey_id)
+    by_cluster = _cluster_labels(lab, target)
+    counts = _cluster_counts(lab, target)
+    boxes = _box_labels(lab, target)
+    builtin = {b.lower() for b in BUILTIN}
+    single = {c for c, labels in by_cluster.items() if len(labels) == 1}
+    survey = lab.survey(target.survey_id)
+    detector_boxes: dict[int, list[Any]] = defaultdict(list)
+    wanted = images.loc[images["cluster_id"].isin(single), "image_id"].tolist()
+    with lab.sessions() as session:
+        for part in chunks(wanted):
+            for d in relevant_detections(session, survey, part):
+                if d.category == 1:
+                    detector_boxes[d.image_id].append(d)
+    individuals = _individuals(lab, target.survey_id)
+    rows = []
+    for image in images.itertuples(index=False):
+        base = {c: getattr(image, c) for c in IMAGE_COLUMNS}
+        own = boxes.get(image.image_id)
+        if own:
+            for box in own:
+                rows.append({**base, **box, "individual": individuals.get(box["detection_id"])})
+            continue
+        labels = by_cluster.get(image.cluster_id)  # NaN (no cluster) finds nothing
+        if not labels:
+            continue
+        found = detector_boxes.get(image.image_id, [])
+        if image.cluster_id in single and found and labels[0].lower() not in builtin:
+            for d in found:
+                rows.append(
+                    {
+                        **base,
+                        "species": labels[0],
+                        "count": 1,
+                        "level": "cluster",
+                        "detection_id": d.id,
+                        "x": d.x,
+                        "y": d.y,
+                        "w": d.w,
+                        "h": d.h,
+                        "score": d.score,
+                        "individual": individuals.get(d.id),
+                    }
+                )
+            continue
+        for species in labels:
+            rows.append(
+                {
+                    **base,
+                    "species": species,
+                    "count": counts.get((int(image.cluster_id), species), 1),
+                    "level": "cluster",
+                }
+            )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["builtin"] = frame["species"].str.lower().isin(builtin)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame
