@@ -196,3 +196,12 @@ def lab(database_url: str, sample_survey: SampleSurvey, lab_factory: Any) -> Any
     lab.ingest(str(sample_survey.root), survey="S")
     lab.sequences("S")
     return lab
+
+
+def annotate_all(lab: Any, survey: str, labels: list[str]) -> Any:
+    """A species task over the survey whose clusters are labelled in turn with ``labels``."""
+    task = lab.tasks.create(survey, "species", labels=labels)
+    while (job := lab.annotate.next_job(task, "ann", size=10)) is not None:
+        for cluster in job.clusters:
+            lab.annotate.submit(job, cluster, labels=[labels[cluster % len(labels)]])
+    return task

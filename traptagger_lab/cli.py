@@ -441,6 +441,109 @@ def results(
     _write_table(frame, as_csv, output)
 
 
+@app.command("export")
+def export_command(
+    survey: SurveyName,
+    destination: Annotated[str, typer.Argument(help="Folder or file to write (local or s3://).")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, excel, record-table, camtrap-dp, coco, md-json or folders.",
+        ),
+    ] = "csv",
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
+    ] = None,
+    per: Annotated[
+        str, typer.Option("--per", help="csv/excel rows: detection, image or cluster.")
+    ] = "detection",
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="csv/excel: comma-separated columns to keep.")
+    ] = None,
+    min_delta: Annotated[
+        float, typer.Option("--min-delta", help="record-table: minutes between records.")
+    ] = 60,
+    utc_offset: Annotated[
+        str | None, typer.Option("--utc-offset", help="camtrap-dp: camera clock, e.g. +02:00.")
+    ] = None,
+    taxa: Annotated[
+        Path | None,
+        typer.Option("--taxa", help="camtrap-dp: CSV of label,scientificName."),
+    ] = None,
+    layout: Annotated[
+        str, typer.Option("--layout", help="folders: species (Species/path) or camtrapR.")
+    ] = "species",
+    workspace: Workspace = None,
+) -> None:
+    """Write a task's labels in a standard format (see `lab.export`)."""
+    options: dict[str, Any] = {"per": per, "min_delta_minutes": min_delta, "layout": layout}
+    if columns:
+        options["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    if utc_offset:
+        options["utc_offset"] = utc_offset
+    try:
+        if taxa:
+            import csv
+
+            with taxa.open(newline="") as handle:
+                options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
+        with _open(workspace, dask_scheduler="sync") as lab:
+            done = lab.export(
+                lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
+            )
+    except (TrapTaggerError, ValueError, OSError) as exc:
+        _fail(exc)
+    typer.echo(
+        f"{done.format}: {done.rows} row(s) in {len(done.files)} file(s) under {destination}"
+    )
+
+
+@app.command("import-labels")
+def import_labels_command(
+    survey: SurveyName,
+    source: Annotated[
+        str,
+        typer.Option("--from", help="folders, xmp, csv, coco, md-json or camtrap-dp."),
+    ],
+    path: Annotated[
+        str | None, typer.Argument(help="The file (or Camtrap DP folder) to read.")
+    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Task to label.")] = None,
+    add_labels: Annotated[
+        bool, typer.Option("--add-labels", help="Add labels the task does not have yet.")
+    ] = False,
+    level: Annotated[
+        int,
+        typer.Option("--level", help="folders: which folder names the species (-1: the file's)."),
+    ] = -1,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="md-json: lowest classification confidence.")
+    ] = 0.5,
+    workspace: Workspace = None,
+) -> None:
+    """Label a survey's images from annotations made elsewhere."""
+    try:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            done = lab.import_labels(
+                survey,
+                source,
+                path,
+                task=task,
+                add_labels=add_labels or None,
+                level=level,
+                threshold=threshold,
+            )
+    except (TrapTaggerError, ValueError, OSError) as exc:
+        _fail(exc)
+    typer.echo(str(done))
+    for problem in done.problems[:20]:
+        typer.echo(f"  {problem}", err=True)
+    for unknown in done.unknown_files[:20]:
+        typer.echo(f"  not in the survey: {unknown}", err=True)
+
+
 @app.command()
 def sample(
     destination: Annotated[Path, typer.Argument(help="Folder to write the sample survey into.")],

@@ -167,6 +167,13 @@ class Lab:
 
         return Results(self, task, min_delta_minutes, exclude)
 
+    def export(self, task: Any, format: str, path: str, **options: Any) -> Any:  # noqa: A002 (the interface names it)
+        """Write a task's settled labels as csv, excel, record-table, camtrap-dp, coco,
+        md-json or species folders (see :func:`traptagger_lab.exports.exporting.export`)."""
+        from traptagger_lab.exports.exporting import export
+
+        return export(self, task, format, path, **options)
+
     def import_labels(
         self,
         survey: SurveyRef,

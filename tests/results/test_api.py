@@ -10,20 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import annotate_all
 from traptagger_lab.cli import app
 from traptagger_lab.results.camtrap import RECORD_COLUMNS
 
 
-def _annotate_everything(lab: Any) -> Any:
-    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
-    while (job := lab.annotate.next_job(task, "ann", size=10)) is not None:
-        for cluster in job.clusters:
-            lab.annotate.submit(job, cluster, labels=["Impala" if cluster % 2 else "Zebra"])
-    return task
-
-
 def test_lab_results_and_the_command_line(lab: Any) -> None:
-    task = _annotate_everything(lab)
+    task = annotate_all(lab, "S", ["Zebra", "Impala"])
     results = lab.results("S", min_delta_minutes=30)
     assert results.task.id == task.id
     table = results.record_table()

@@ -28,6 +28,7 @@ from traptagger_lab.db.models import (
     IndividualDetection,
     Label,
     TaskItem,
+    Video,
     path_digest,
     utcnow,
 )
@@ -66,28 +67,39 @@ class LabelImport:
 
 def _match_images(
     session: Session, survey_id: int, paths: Sequence[str]
-) -> dict[str, tuple[int, int | None]]:
-    """path -> (image id, cluster id) by exact relative path, else by a unique file name."""
+) -> dict[str, list[tuple[int, int | None]]]:
+    """path -> [(image id, cluster id)] by the exact relative path (a video's path gives
+    all its stills), else by the file name where one file of the survey has it (other
+    tools keep paths from other roots)."""
     wanted = {path_digest(p): p for p in paths}
-    found: dict[str, tuple[int, int | None]] = {}
+    found: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
     for part in chunks(list(wanted)):
         for digest, image_id, cluster_id in session.execute(
             select(Image.path_hash, Image.id, Image.cluster_id).where(
                 Image.survey_id == survey_id, Image.path_hash.in_(part)
             )
         ):
-            found[wanted[digest]] = (image_id, cluster_id)
-    loose = {p for p in paths if p not in found and "/" not in p}
+            found[wanted[digest]].append((image_id, cluster_id))
+        for digest, image_id, cluster_id in session.execute(
+            select(Video.path_hash, Image.id, Image.cluster_id)
+            .join(Image, Image.video_id == Video.id)
+            .where(Video.survey_id == survey_id, Video.path_hash.in_(part))
+        ):
+            found[wanted[digest]].append((image_id, cluster_id))
+    loose = {p: p.rsplit("/", 1)[-1] for p in paths if p not in found}
     if loose:
+        names = set(loose.values())
         by_name: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
         for path, image_id, cluster_id in session.execute(
             select(Image.path, Image.id, Image.cluster_id).where(Image.survey_id == survey_id)
         ):
             name = path.rsplit("/", 1)[-1]
-            if name in loose:
+            if name in names:
                 by_name[name].append((image_id, cluster_id))
-        found.update((name, hits[0]) for name, hits in by_name.items() if len(hits) == 1)
-    return found
+        for path, name in loose.items():
+            if len(by_name[name]) == 1:
+                found[path] = by_name[name]
+    return dict(found)
 
 
 def _label_ids(
@@ -146,15 +158,15 @@ def store_image_labels(
     labels = _label_ids(
         session, task_id, {r.species for r in usable}, add_labels, report, report.source
     )
-    _forget_previous(session, task_id, sorted({images[r.path][0] for r in usable}), source)
+    hits = {image_id for r in usable for image_id, _ in images[r.path]}
+    _forget_previous(session, task_id, sorted(hits), source)
     individuals = {
         (i.species.lower(), i.name): i.id
         for i in session.scalars(select(Individual).where(Individual.task_id == task_id))
     }
     now = utcnow()
     clusters: set[int] = set()
-    for row in usable:
-        image_id, cluster_id = images[row.path]
+    for row, (image_id, cluster_id) in ((r, hit) for r in usable for hit in images[r.path]):
         x, y, w, h = row.box or (0.0, 0.0, 1.0, 1.0)
         detection = Detection(
             image_id=image_id,
@@ -200,7 +212,7 @@ def store_image_labels(
             .where(TaskItem.task_id == task_id, TaskItem.cluster_id.in_(part))
             .values(done=TaskItem.required)
         )
-    report.images = len({images[r.path][0] for r in usable})
+    report.images = len(hits)
     report.labels = len(usable)
     report.clusters = len(clusters)
     return report

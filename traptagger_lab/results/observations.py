@@ -47,6 +47,8 @@ COLUMNS = [
     "camera",
     "timestamp",
     "cluster_id",
+    "width",
+    "height",
     "species",
     "count",
     "builtin",
@@ -59,7 +61,7 @@ COLUMNS = [
     "score",
     "individual",
 ]
-IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id"]
+IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id", "width", "height"]
 
 
 def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
@@ -77,6 +79,8 @@ def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
                 Image.corrected_timestamp,
                 Image.timestamp,
                 Image.cluster_id,
+                Image.width,
+                Image.height,
             )
             .join(Camera, Camera.id == Image.camera_id)
             .join(Site, Site.id == Camera.site_id)
@@ -84,7 +88,10 @@ def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
             .order_by(Image.id)
         ).all()
     frame = pd.DataFrame(
-        [(i, p, s, c, corrected or taken, k) for i, p, s, c, corrected, taken, k in rows],
+        [
+            (i, p, s, c, corrected or taken, k, w, h)
+            for i, p, s, c, corrected, taken, k, w, h in rows
+        ],
         columns=IMAGE_COLUMNS,
     )
     frame["timestamp"] = pd.to_datetime(frame["timestamp"])
@@ -159,6 +166,7 @@ def _box_labels(lab: Lab, task: Task) -> dict[int, list[dict[str, Any]]]:
                 "w": None if whole else w,
                 "h": None if whole else h,
                 "score": None if whole else score,
+                "holder": det_id,
             }
         )
     return boxes
@@ -207,7 +215,8 @@ def observations(lab: Lab, task: Any) -> pd.DataFrame:
         own = boxes.get(image.image_id)
         if own:
             for box in own:
-                rows.append({**base, **box, "individual": individuals.get(box["detection_id"])})
+                holder = box.pop("holder")
+                rows.append({**base, **box, "individual": individuals.get(holder)})
             continue
         labels = by_cluster.get(image.cluster_id)  # NaN (no cluster) finds nothing
         if not labels:

@@ -1,0 +1,247 @@
+"""Camtrap DP 1.0.2 (tdwg/camtrap-dp): deployments, media and observations of a task.
+
+A deployment is one camera at one site for the span of its photos; media are
+the photos (a video is one media file); observations come at both levels:
+``media`` (one per labelled box or file) and ``event`` (one per cluster and
+species, with the largest count in one image). Camera times are local, so
+every timestamp carries the survey's UTC offset. Labels are common names;
+``taxa`` maps them to scientific names (unmapped names are written as they
+are, and listed in the package's taxonomic coverage as such).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from traptagger_lab.errors import ConfigurationError
+
+VERSION = "1.0.2"
+BASE = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}"
+PROFILE = f"{BASE}/camtrap-dp-profile.json"
+TABLES = ("deployments", "media", "observations")
+#: Every table's fields, in the order of the 1.0.2 table schemas (CSV columns must match).
+FIELDS = {
+    "deployments": (
+        "deploymentID", "locationID", "locationName", "latitude", "longitude",
+        "coordinateUncertainty", "deploymentStart", "deploymentEnd", "setupBy", "cameraID",
+        "cameraModel", "cameraDelay", "cameraHeight", "cameraDepth", "cameraTilt",
+        "cameraHeading", "detectionDistance", "timestampIssues", "baitUse", "featureType",
+        "habitat", "deploymentGroups", "deploymentTags", "deploymentComments",
+    ),
+    "media": (
+        "mediaID", "deploymentID", "captureMethod", "timestamp", "filePath", "filePublic",
+        "fileName", "fileMediatype", "exifData", "favorite", "mediaComments",
+    ),
+    "observations": (
+        "observationID", "deploymentID", "mediaID", "eventID", "eventStart", "eventEnd",
+        "observationLevel", "observationType", "cameraSetupType", "scientificName", "count",
+        "lifeStage", "sex", "behavior", "individualID", "individualPositionRadius",
+        "individualPositionAngle", "individualSpeed", "bboxX", "bboxY", "bboxWidth",
+        "bboxHeight", "classificationMethod", "classifiedBy", "classificationTimestamp",
+        "classificationProbability", "observationTags", "observationComments",
+    ),
+}  # fmt: skip
+#: observationType of our built-in labels (species are "animal").
+TYPES = {"nothing": "blank", "human": "human", "vehicle": "vehicle", "unknown": "unknown"}
+_OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
+
+
+def _stamp(moment: Any, offset: str) -> str | None:
+    if moment is None or pd.isna(moment):
+        return None
+    return pd.Timestamp(moment).strftime("%Y-%m-%dT%H:%M:%S") + offset
+
+
+def _media_type(path: str) -> str:
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def deployments_table(images: pd.DataFrame, sites: pd.DataFrame, offset: str) -> pd.DataFrame:
+    """One deployment per camera: its site's coordinates, first and last photo."""
+    located = sites.set_index("site")
+    missing = sorted(s for s in images["site"].unique() if pd.isna(located.loc[s, "latitude"]))
+    if missing:
+        raise ConfigurationError(
+            f"Camtrap DP needs coordinates for every site; missing for {missing} "
+            "(set them with lab.import_site_coordinates)"
+        )
+    spans = images.groupby(["site", "camera"])["timestamp"].agg(["min", "max"]).reset_index()
+    return pd.DataFrame(
+        {
+            "deploymentID": spans["site"] + "/" + spans["camera"],
+            "locationID": spans["site"],
+            "locationName": spans["site"],
+            "latitude": [located.loc[s, "latitude"] for s in spans["site"]],
+            "longitude": [located.loc[s, "longitude"] for s in spans["site"]],
+            "deploymentStart": [_stamp(m, offset) for m in spans["min"]],
+            "deploymentEnd": [_stamp(m, offset) for m in spans["max"]],
+            "cameraID": spans["camera"],
+            "timestampIssues": False,
+        }
+    ).reindex(columns=FIELDS["deployments"])
+
+
+def media_table(images: pd.DataFrame, offset: str) -> pd.DataFrame:
+    """One row per photo or video (a video's stills are one media file, at its first still)."""
+    files = images.dropna(subset=["timestamp"]).assign(file=images["path"].str.split("#").str[0])
+    files = files.sort_values(["file", "timestamp"]).drop_duplicates("file")
+    return pd.DataFrame(
+        {
+            "mediaID": files["image_id"].astype(str),
+            "deploymentID": files["site"] + "/" + files["camera"],
+            "captureMethod": "activityDetection",
+            "timestamp": [_stamp(m, offset) for m in files["timestamp"]],
+            "filePath": files["file"],
+            "filePublic": False,
+            "fileName": files["file"].str.rsplit("/", n=1).str[-1],
+            "fileMediatype": [_media_type(f) for f in files["file"]],
+        }
+    ).reindex(columns=FIELDS["media"])
+
+
+def observations_table(
+    seen: pd.DataFrame,
+    media: pd.DataFrame,
+    offset: str,
+    taxa: Mapping[str, str],
+) -> pd.DataFrame:
+    """Media-level and event-level observations (see the module doc)."""
+    media_of = dict(zip(media["filePath"], media["mediaID"], strict=True))
+    seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
+    seen = seen[~seen["species"].str.lower().eq("knocked down")]
+    kinds = seen["species"].str.lower().map(TYPES).fillna("animal")
+    names = [
+        None if k != "animal" else taxa.get(s, s)
+        for s, k in zip(seen["species"], kinds, strict=True)
+    ]
+    deployment = seen["site"] + "/" + seen["camera"]
+    box = {c: seen[c].where(seen["x"].notna()) for c in ("x", "y", "w", "h")}
+    event = seen["cluster_id"].map(lambda c: None if pd.isna(c) else str(int(c)))
+    rows = pd.DataFrame(
+        {
+            "observationID": [f"{i}_{n}" for n, i in enumerate(seen["image_id"])],
+            "deploymentID": deployment,
+            "mediaID": seen["file"].map(media_of),
+            "eventID": event,
+            "eventStart": [_stamp(m, offset) for m in seen["timestamp"]],
+            "eventEnd": [_stamp(m, offset) for m in seen["timestamp"]],
+            "observationLevel": "media",
+            "observationType": kinds,
+            "scientificName": names,
+            "count": [
+                None if k == "blank" else c for k, c in zip(kinds, seen["count"], strict=True)
+            ],
+            "individualID": seen["individual"],
+            "bboxX": box["x"].round(4),
+            "bboxY": box["y"].round(4),
+            "bboxWidth": box["w"].round(4),
+            "bboxHeight": box["h"].round(4),
+            "classificationMethod": "human",
+        }
+    )
+    rows = rows.drop_duplicates(["mediaID", "observationType", "scientificName", "bboxX", "bboxY"])
+    events = seen.dropna(subset=["cluster_id"]).assign(
+        kind=kinds, name=names, deployment=deployment
+    )
+    per_image = events.groupby(["cluster_id", "species", "image_id"])["count"].sum()
+    grouped = events.groupby(["cluster_id", "species"])
+    summary = grouped.agg(
+        deploymentID=("deployment", "first"),
+        eventStart=("timestamp", "min"),
+        eventEnd=("timestamp", "max"),
+        observationType=("kind", "first"),
+        scientificName=("name", "first"),
+    ).reset_index()
+    summary["count"] = per_image.groupby(["cluster_id", "species"]).max().to_numpy()
+    event_rows = pd.DataFrame(
+        {
+            "observationID": [f"e{int(c)}_{n}" for n, c in enumerate(summary["cluster_id"])],
+            "deploymentID": summary["deploymentID"],
+            "mediaID": None,
+            "eventID": summary["cluster_id"].astype(int).astype(str),
+            "eventStart": [_stamp(m, offset) for m in summary["eventStart"]],
+            "eventEnd": [_stamp(m, offset) for m in summary["eventEnd"]],
+            "observationLevel": "event",
+            "observationType": summary["observationType"],
+            "scientificName": summary["scientificName"],
+            "count": summary["count"].where(summary["observationType"] != "blank"),
+            "classificationMethod": "human",
+        }
+    )
+    table = pd.concat([rows, event_rows], ignore_index=True)
+    table["count"] = table["count"].astype("Int64")
+    return table.reindex(columns=FIELDS["observations"])
+
+
+def descriptor(
+    survey: str,
+    deployments: pd.DataFrame,
+    observations: pd.DataFrame,
+    taxa: Mapping[str, str],
+    contributors: list[dict[str, str]] | None = None,
+    **project: Any,
+) -> dict[str, Any]:
+    """The datapackage.json of a Camtrap DP package built from the three tables."""
+    latitudes, longitudes = (
+        deployments["latitude"].astype(float),
+        deployments["longitude"].astype(float),
+    )
+    west, east, south, north = longitudes.min(), longitudes.max(), latitudes.min(), latitudes.max()
+    common = {v: k for k, v in taxa.items()}
+    animals = sorted(set(observations["scientificName"].dropna()))
+    slug = re.sub(r"[^a-z0-9._-]+", "-", survey.lower()).strip("-") or "survey"
+    return {
+        "profile": PROFILE,
+        "name": slug,
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"traptagger-lab:{survey}")),
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "title": survey,
+        "contributors": contributors or [{"title": "TrapTagger Lab user", "role": "contact"}],
+        "project": {
+            "title": project.get("title", survey),
+            "samplingDesign": project.get("sampling_design", "opportunistic"),
+            "captureMethod": ["activityDetection"],
+            "individualAnimals": bool(observations["individualID"].notna().any()),
+            "observationLevel": ["media", "event"],
+        },
+        "spatial": {
+            "type": "Polygon",
+            "coordinates": [
+                [[west, south], [east, south], [east, north], [west, north], [west, south]]
+            ],
+        },
+        "temporal": {
+            "start": str(deployments["deploymentStart"].min())[:10],
+            "end": str(deployments["deploymentEnd"].max())[:10],
+        },
+        "taxonomic": [
+            {"scientificName": name, "vernacularNames": {"eng": common.get(name, name)}}
+            for name in animals
+        ],
+        "resources": [
+            {
+                "name": table,
+                "path": f"{table}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": f"{BASE}/{table}-table-schema.json",
+            }
+            for table in TABLES
+        ],
+    }
+
+
+def check_offset(offset: str) -> str:
+    """A UTC offset as Camtrap DP writes it (``+02:00``), or a clear error."""
+    if not _OFFSET.match(offset):
+        raise ConfigurationError(f"utc_offset {offset!r}: write it like +02:00 or -05:00")
+    return offset
