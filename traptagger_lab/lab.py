@@ -160,12 +160,16 @@ class Lab:
         )
         return Lab(settings, client=self._client)
 
-    def results(self, task: Any, min_delta_minutes: float = 60, exclude: Any = ()) -> Any:
-        """Analyses of a task's settled labels (:class:`~traptagger_lab.results.api.Results`):
-        record table, effort, detection histories, RAI, diversity, activity, overlap, occupancy."""
+    def results(
+        self, task: Any, min_delta_minutes: float = 60, exclude: Any = (), **filters: Any
+    ) -> Any:
+        """Analyses of a task's settled labels, or of a list of tasks of several surveys
+        (:class:`~traptagger_lab.results.api.Results`): record table, effort, detection
+        histories, RAI, diversity, activity, overlap, occupancy, capture histories. Filters:
+        ``species``, ``sites``, ``start``, ``end``."""
         from traptagger_lab.results.api import Results
 
-        return Results(self, task, min_delta_minutes, exclude)
+        return Results(self, task, min_delta_minutes, exclude, **filters)
 
     def export(self, task: Any, format: str, path: str, **options: Any) -> Any:  # noqa: A002 (the interface names it)
         """Write a task's settled labels as csv, excel, record-table, camtrap-dp, coco,

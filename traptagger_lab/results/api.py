@@ -1,90 +1,295 @@
-"""``lab.results(task)``: every analysis of one task's settled labels, with shared filters."""
+"""``lab.results(task)``: the analyses of one or several tasks, behind one set of filters."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from traptagger_lab.results import activity, camtrap
+from traptagger_lab.errors import NotFoundError
+from traptagger_lab.results import activity, camtrap, sun
 from traptagger_lab.results.occupancy import occupancy
 
 if TYPE_CHECKING:
+    from traptagger_lab.db.models import Task
     from traptagger_lab.lab import Lab
+
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | None
 
 
 class Results:
-    """Analyses of a task (a task, its name or id, or a survey name meaning its default task).
+    """Analyses of a task (a task, its name or id, or a survey name meaning its default
+    task), or of several tasks of different surveys combined.
 
     ``min_delta_minutes`` (camtrapR's minDeltaTime) decides which records are
-    independent; ``exclude`` leaves species out.
+    independent. Filters apply to every analysis: ``exclude`` or ``species``
+    (only these), ``sites`` (station names), ``start``/``end`` (dates, inclusive).
+    With several surveys, stations are named ``survey/station``.
     """
 
     def __init__(
-        self, lab: Lab, task: Any, min_delta_minutes: float = 60, exclude: Sequence[str] = ()
+        self,
+        lab: Lab,
+        task: Any,
+        min_delta_minutes: float = 60,
+        exclude: Sequence[str] = (),
+        species: Sequence[str] = (),
+        sites: Sequence[str] = (),
+        start: DateLike = None,
+        end: DateLike = None,
     ) -> None:
         self.lab = lab
-        self.task = camtrap.task_for(lab, task)
+        tasks = task if isinstance(task, list | tuple) else [task]
+        self.tasks: list[Task] = [camtrap.task_for(lab, t) for t in tasks]
+        self.task = self.tasks[0]
         self.min_delta_minutes = min_delta_minutes
         self.exclude = tuple(exclude)
+        self.species = tuple(species)
+        self.sites = tuple(sites)
+        self.start = pd.Timestamp(start) if start is not None else None
+        self.end = pd.Timestamp(end) + pd.Timedelta(days=1) if end is not None else None
 
     def __repr__(self) -> str:
-        return f"Results(task={self.task.name!r}, min_delta_minutes={self.min_delta_minutes})"
+        names = ", ".join(repr(t.name) for t in self.tasks)
+        return f"Results(tasks=[{names}], min_delta_minutes={self.min_delta_minutes})"
+
+    # -- the two inputs of everything: records and effort ------------------------------------
+
+    def _station(self, task: Task, names: pd.Series) -> pd.Series:
+        if len(self.tasks) == 1:
+            return names
+        return self.lab.survey(task.survey_id).name + "/" + names.astype(str)
+
+    def _in_window(self, moments: pd.Series) -> pd.Series:
+        keep = pd.Series(True, index=moments.index)
+        if self.start is not None:
+            keep &= moments >= self.start
+        if self.end is not None:
+            keep &= moments < self.end
+        return keep
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        """Every record (one per file and species) that passes the filters, before the
+        independence filter: Station, Camera, Species, Individual, DateTimeOriginal..."""
+        frames = []
+        for task in self.tasks:
+            found = camtrap.species_records(self.lab, task, self.exclude)
+            found["Station"] = self._station(task, found["Station"])
+            frames.append(found)
+        records = pd.concat(frames, ignore_index=True)
+        if self.species:
+            records = records[records["Species"].isin(self.species)]
+        if self.sites:
+            records = records[records["Station"].isin(self.sites)]
+        return records[self._in_window(records["DateTimeOriginal"])].reset_index(drop=True)
+
+    @cached_property
+    def effort(self) -> pd.DataFrame:
+        """Stations x days effort of the filtered stations and dates (camera operation)."""
+        frames = []
+        for task in self.tasks:
+            deployments, outages = camtrap.deployments(self.lab, task.survey_id)
+            deployments["Station"] = self._station(task, deployments["Station"])
+            outages["Station"] = self._station(task, outages["Station"])
+            frames.append((deployments, outages))
+        deployments = pd.concat([d for d, _ in frames], ignore_index=True)
+        outages = pd.concat([o for _, o in frames], ignore_index=True)
+        if self.sites:
+            deployments = deployments[deployments["Station"].isin(self.sites)]
+        matrix = camtrap.operation_matrix(deployments, outages)
+        if matrix.empty:
+            return matrix
+        days = pd.to_datetime(pd.Series(matrix.columns))
+        keep = self._in_window(days).to_numpy()
+        return matrix.loc[:, keep]
+
+    # -- camtrapR tables ---------------------------------------------------------------------
 
     def record_table(self, compared_to: str = "last_record", by: str = "site") -> pd.DataFrame:
         """camtrapR's record table of independent records."""
-        return camtrap.record_table(
-            self.lab, self.task, self.min_delta_minutes, compared_to, self.exclude, by
-        )
+        records = self.records.drop_duplicates(
+            ["Station", "Camera", "Species", "Directory", "FileName"]
+        ).drop(columns=["Individual", *(["Camera"] if by == "site" else [])])
+        return camtrap.independent_records(records, self.min_delta_minutes, compared_to, by)
 
     def camera_operation(self) -> pd.DataFrame:
         """Stations x days effort (camtrapR's camera-operation matrix)."""
-        return camtrap.camera_operation(self.lab, self.task.survey_id)
+        return self.effort
+
+    def trap_days(self) -> pd.Series:
+        """Days of effort per station."""
+        return self.effort.sum(axis=1, skipna=True).rename("trap_days")
 
     def detection_history(self, species: str, occasion_length: int = 7, **options: Any) -> Any:
-        """Stations x occasions 1/0/NaN for one species."""
-        return camtrap.detection_history(
-            self.lab, self.task, species, occasion_length, min_delta_minutes=0, **options
-        )
+        """Stations x occasions 1/0/NaN for one species (options: ``day1``,
+        ``include_effort``, ``min_active_days``)."""
+        records = self.record_table()
+        known = set(records["Species"])
+        if species not in known:
+            raise NotFoundError(f"no records of {species!r}; species recorded: {sorted(known)}")
+        return camtrap.history_matrix(records, self.effort, species, occasion_length, **options)
 
     def relative_abundance(self) -> pd.DataFrame:
-        """Independent detections, trap days and RAI per station and species."""
-        return camtrap.relative_abundance(self.lab, self.task, self.min_delta_minutes)
+        """Independent detections, trap days and RAI (per 100 camera-days) per station and
+        species."""
+        counts = self.record_table().groupby(["Station", "Species"]).size()
+        table = counts.rename("detections").reset_index()
+        table["trap_days"] = table["Station"].map(self.trap_days()).astype(float)
+        table["rai"] = 100 * table["detections"] / table["trap_days"]
+        return table
 
     def diversity(self) -> pd.DataFrame:
         """Richness, Shannon, Simpson, evenness per station and overall."""
-        return camtrap.diversity(self.lab, self.task, self.min_delta_minutes)
+        records = self.record_table()
+        counts = records.groupby(["Station", "Species"]).size().unstack(fill_value=0)
+        return camtrap.diversity_table(counts)
 
-    def times(self, species: str) -> np.ndarray:
-        """Clock times of day (radians) of the species' independent records."""
-        return _times_of(self.record_table(), species)
+    def accumulation(self, permutations: int = 100, seed: Any = 0) -> pd.DataFrame:
+        """Species accumulation curve over sampling days."""
+        return camtrap.accumulation(self.record_table(), permutations, seed)
 
-    def activity(self, species: str) -> pd.DataFrame:
-        """The species' activity curve over the day."""
-        return activity.activity_density(self.times(species))
+    def detections_over_time(self, freq: str = "W") -> pd.DataFrame:
+        """Independent detections per period (``freq``: D, W, MS...) and species."""
+        records = self.record_table()
+        moments = pd.to_datetime(records["DateTimeOriginal"])
+        return (
+            records.groupby([moments.dt.to_period(freq).dt.start_time, "Species"])
+            .size()
+            .unstack(fill_value=0)
+            .rename_axis("period")
+        )
 
-    def overlap(self, species_a: str, species_b: str, n_boot: int = 999) -> dict[str, float]:
-        """Overlap of two species' activity, with a bootstrap CI of the recommended estimator
-        (Dhat4 when both have 50 records or more, else Dhat1)."""
+    # -- activity ----------------------------------------------------------------------------
+
+    def times(self, species: str, clock: str = "clock") -> np.ndarray:
+        """Times of day (radians) of the species' independent records: ``clock`` time or
+        ``sun`` time (sunrise at pi/2, sunset at 3pi/2, from the sites' coordinates and the
+        survey's ``utc_offset`` setting, else the longitude's time zone)."""
         table = self.record_table()
-        a, b = _times_of(table, species_a), _times_of(table, species_b)
-        estimator = "Dhat4" if min(len(a), len(b)) >= 50 else "Dhat1"
+        table = table[table["Species"] == species]
+        if clock == "clock":
+            return _radians(table["DateTimeOriginal"])
+        if clock != "sun":
+            raise ValueError(f"clock={clock!r}: use 'clock' or 'sun'")
+        places = self._places()
+        missing = sorted(set(table["Station"]) - set(places.index))
+        if missing:
+            raise NotFoundError(f"sun time needs coordinates of station(s) {missing}")
+        rise = np.empty(len(table))
+        set_ = np.empty(len(table))
+        for station, rows in table.groupby("Station"):
+            lat, lon, offset = places.loc[station]
+            r, s = sun.sunrise_sunset(rows["DateTimeOriginal"], lat, lon, offset)
+            where = table.index.get_indexer(rows.index)
+            rise[where], set_[where] = r, s
+        return sun.sun_time(_radians(table["DateTimeOriginal"]), rise, set_)
+
+    def _places(self) -> pd.DataFrame:
+        """latitude, longitude, UTC offset (hours) per station with coordinates."""
+        rows = []
+        for task in self.tasks:
+            survey = self.lab.survey(task.survey_id)
+            sites = self.lab.sites(survey.id).dropna(subset=["latitude", "longitude"])
+            setting = (survey.settings or {}).get("utc_offset")
+            for site in sites.itertuples(index=False):
+                offset = _hours(setting) if setting else round(float(site.longitude) / 15)
+                rows.append((site.site, site.latitude, site.longitude, offset, task))
+        table = pd.DataFrame(rows, columns=["site", "latitude", "longitude", "offset", "task"])
+        table["site"] = [
+            self._station(t, pd.Series([s])).iloc[0]
+            for s, t in zip(table["site"], table["task"], strict=True)
+        ]
+        return table.set_index("site")[["latitude", "longitude", "offset"]]
+
+    def activity(self, species: str, clock: str = "clock") -> pd.DataFrame:
+        """The species' activity curve over the day (kernel density of its record times)."""
+        return activity.activity_density(self.times(species, clock))
+
+    def overlap(
+        self, species_a: str, species_b: str, n_boot: int = 999, clock: str = "clock"
+    ) -> dict[str, float]:
+        """Overlap of two species' activity with a bootstrap CI of the recommended estimator
+        (Dhat4 when both have 75 records or more, else Dhat1; Meredith & Ridout)."""
+        a, b = self.times(species_a, clock), self.times(species_b, clock)
+        estimator = "Dhat4" if min(len(a), len(b)) >= 75 else "Dhat1"
         result = activity.overlap(a, b)
         ci = activity.overlap_ci(a, b, estimator, n_boot=n_boot)
         return {**result, "estimator": estimator, "lower": ci["lower"], "upper": ci["upper"]}  # type: ignore[dict-item]
 
-    def occupancy(self, species: str, occasion_length: int = 7, **model: Any) -> dict[str, Any]:
-        """Single-season occupancy of the species from its detection history."""
+    # -- occupancy and individuals -----------------------------------------------------------
+
+    def occupancy(
+        self,
+        species: str,
+        occasion_length: int = 7,
+        site_covs: pd.DataFrame | None = None,
+        obs_covs: Mapping[str, Any] | None = None,
+        **model: Any,
+    ) -> dict[str, Any]:
+        """Single-season occupancy of the species from its detection history.
+
+        ``site_covs``: a DataFrame indexed by station (every station of the history
+        needs a row); ``obs_covs``: name -> stations x occasions arrays; ``state`` and
+        ``detection`` formulas as in unmarked's ``occu``.
+        """
         history = self.detection_history(species, occasion_length)
-        fit = occupancy(np.asarray(history, dtype=float), **model)
+        covariates = None
+        if site_covs is not None:
+            missing = sorted(set(history.index) - set(site_covs.index))
+            if missing:
+                raise NotFoundError(f"site_covs have no row for station(s) {missing}")
+            covariates = site_covs.loc[history.index].reset_index(drop=True)
+        fit = occupancy(np.asarray(history, dtype=float), covariates, obs_covs, **model)
         fit["stations"] = list(history.index)
         return fit
 
+    def record_table_individual(
+        self, species: str, compared_to: str = "last_record"
+    ) -> pd.DataFrame:
+        """camtrapR's recordTableIndividual: independent records per identified animal."""
+        records = self.records
+        records = records[(records["Species"] == species) & records["Individual"].notna()]
+        if records.empty:
+            raise NotFoundError(f"no identified individuals of {species!r}")
+        return camtrap.independent_records(
+            records.drop(columns="Camera"), self.min_delta_minutes, compared_to, per_individual=True
+        )
 
-def _times_of(table: pd.DataFrame, species: str) -> np.ndarray:
-    """Clock times of day (radians) of one species' records in a record table."""
-    moments = pd.to_datetime(table.loc[table["Species"] == species, "DateTimeOriginal"])
+    def capture_history(
+        self, species: str, occasion_length: int = 1
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Individuals x occasions capture matrix and the secr-style capture table."""
+        return camtrap.capture_history(
+            self.record_table_individual(species), self.effort, occasion_length
+        )
+
+    def sites_summary(self) -> pd.DataFrame:
+        """Per station: coordinates, trap days, independent detections and species (for maps)."""
+        places = self._places()
+        records = self.record_table()
+        table = pd.DataFrame({"trap_days": self.trap_days()})
+        table["detections"] = records.groupby("Station").size()
+        table["species"] = records.groupby("Station")["Species"].nunique()
+        table = table.fillna({"detections": 0, "species": 0})
+        table["rai"] = 100 * table["detections"] / table["trap_days"]
+        return table.join(places[["latitude", "longitude"]], how="left").rename_axis("Station")
+
+
+def _radians(moments: pd.Series) -> np.ndarray:
+    moments = pd.to_datetime(moments)
     seconds = moments.dt.hour * 3600 + moments.dt.minute * 60 + moments.dt.second
     return (seconds.to_numpy(dtype=float) / 86400) * 2 * np.pi
+
+
+def _hours(offset: str | float) -> float:
+    """``+02:00`` (or a number of hours) as hours."""
+    if isinstance(offset, int | float):
+        return float(offset)
+    sign = -1 if offset.startswith("-") else 1
+    hours, _, minutes = offset.lstrip("+-").partition(":")
+    return sign * (int(hours) + int(minutes or 0) / 60)

@@ -49,6 +49,7 @@ def independent_records(
     compared_to: str = "last_record",
     by: str = "site",
     remove_duplicates: bool = True,
+    per_individual: bool = False,
 ) -> pd.DataFrame:
     """camtrapR's temporal independence filter, on records with ``Station``,
     (``Camera`` when ``by='camera'``), ``Species`` and ``DateTimeOriginal``.
@@ -58,13 +59,17 @@ def independent_records(
     the previous *kept* one (``last_independent_record``); the first is always
     kept. ``delta.time.*`` is then the time since the previous kept record
     (0 for the first). Records at the same station, species and second are
-    duplicates and are kept once when ``remove_duplicates``.
+    duplicates and are kept once when ``remove_duplicates``. With ``per_individual``
+    records of each ``Individual`` are independent of other individuals' (camtrapR's
+    recordTableIndividual).
     """
     if compared_to not in COMPARED_TO:
         raise ValueError(f"compared_to={compared_to!r}: use one of {COMPARED_TO}")
     if by not in ("site", "camera"):
         raise ValueError(f"by={by!r}: use 'site' or 'camera'")
     keys = ["Station", "Camera", "Species"] if by == "camera" else ["Station", "Species"]
+    if per_individual:
+        keys.append("Individual")
     missing = [c for c in [*keys, "DateTimeOriginal"] if c not in records.columns]
     if missing:
         raise ValueError(f"records lack column(s) {missing}")
@@ -98,6 +103,12 @@ def independent_records(
     out["Date"] = out["DateTimeOriginal"].dt.strftime("%Y-%m-%d")
     out["Time"] = out["DateTimeOriginal"].dt.strftime("%H:%M:%S")
     columns = RECORD_COLUMNS if by == "site" else ["Station", "Camera", *RECORD_COLUMNS[1:]]
+    if per_individual:
+        columns = [
+            *columns[: columns.index("Species") + 1],
+            "Individual",
+            *columns[columns.index("Species") + 1 :],
+        ]
     extra = [c for c in out.columns if c not in columns]
     return out[columns + extra].reset_index(drop=True)
 
@@ -287,13 +298,15 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
     seen = seen[~seen["builtin"] & ~seen["species"].str.lower().isin(skip)]
     # one record per file and species: a video is one record, at its first still
     seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
-    seen = seen.sort_values("timestamp", kind="stable").drop_duplicates(["file", "species"])
+    seen = seen.sort_values("timestamp", kind="stable")
+    seen = seen.drop_duplicates(["file", "species", "individual"])
     directory = seen["file"].str.rpartition("/")
     return pd.DataFrame(
         {
             "Station": seen["site"],
             "Camera": seen["camera"],
             "Species": seen["species"],
+            "Individual": seen["individual"],
             "DateTimeOriginal": seen["timestamp"].astype("datetime64[ns]"),
             "Directory": directory[0],
             "FileName": directory[2],
@@ -310,10 +323,38 @@ def record_table(
     by: str = "site",
 ) -> pd.DataFrame:
     """camtrapR's record table for a task: independent records with camtrapR's columns."""
-    records = species_records(lab, task, exclude)
-    if by == "site":
-        records = records.drop(columns="Camera")
-    return independent_records(records, min_delta_minutes, compared_to, by)
+    from traptagger_lab.results.api import Results
+
+    return Results(lab, task, min_delta_minutes, exclude).record_table(compared_to, by)
+
+
+def capture_history(
+    records: pd.DataFrame, effort: pd.DataFrame, occasion_length: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Capture histories of individuals for capture-recapture: (individuals x occasions
+    0/1 matrix, secr-style table of Session, ID, Occasion, Detector). Occasions are
+    ``occasion_length`` days from the first day of effort."""
+    if occasion_length < 1:
+        raise ValueError("occasion_length must be at least one day")
+    start = pd.Timestamp(min(effort.columns))
+    days = (pd.to_datetime(records["DateTimeOriginal"]).dt.normalize() - start).dt.days
+    occasion = days // occasion_length + 1
+    n_occasions = int(np.ceil(len(effort.columns) / occasion_length))
+    table = pd.DataFrame(
+        {
+            "Session": 1,
+            "ID": records["Individual"].astype(str).to_numpy(),
+            "Occasion": occasion.to_numpy(),
+            "Detector": records["Station"].to_numpy(),
+        }
+    ).drop_duplicates()
+    matrix = (
+        pd.crosstab(table["ID"], table["Occasion"])
+        .reindex(columns=range(1, n_occasions + 1), fill_value=0)
+        .clip(upper=1)
+    )
+    matrix.columns = [f"o{c}" for c in matrix.columns]
+    return matrix, table.sort_values(["ID", "Occasion"]).reset_index(drop=True)
 
 
 def deployments(lab: Lab, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -364,32 +405,24 @@ def detection_history(
     include_effort: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """camtrapR's detectionHistory for one species of a task: stations x occasions."""
-    target = task_for(lab, task)
-    records = record_table(lab, target, min_delta_minutes)
-    effort = camera_operation(lab, target.survey_id)
-    known = set(records["Species"])
-    if species not in known:
-        raise NotFoundError(f"no records of {species!r}; species recorded: {sorted(known)}")
-    return history_matrix(records, effort, species, occasion_length, day1, include_effort)
+    from traptagger_lab.results.api import Results
+
+    return Results(lab, task, min_delta_minutes).detection_history(
+        species, occasion_length, day1=day1, include_effort=include_effort
+    )
 
 
-def relative_abundance(
-    lab: Lab, task: Any, min_delta_minutes: float = 60, by: str = "site"
-) -> pd.DataFrame:
+def relative_abundance(lab: Lab, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
     """Independent detections per station and species, trap days, and RAI
     (independent detections per 100 camera-days)."""
-    target = task_for(lab, task)
-    records = record_table(lab, target, min_delta_minutes, by=by)
-    effort = camera_operation(lab, target.survey_id).sum(axis=1, skipna=True)
-    counts = records.groupby(["Station", "Species"]).size().rename("detections").reset_index()
-    counts["trap_days"] = counts["Station"].map(effort).astype(float)
-    counts["rai"] = 100 * counts["detections"] / counts["trap_days"]
-    return counts
+    from traptagger_lab.results.api import Results
+
+    return Results(lab, task, min_delta_minutes).relative_abundance()
 
 
 def diversity(lab: Lab, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
     """Richness, Shannon, Simpson and evenness per station and overall, from independent
     detections."""
-    records = record_table(lab, task, min_delta_minutes)
-    counts = records.groupby(["Station", "Species"]).size().unstack(fill_value=0)
-    return diversity_table(counts)
+    from traptagger_lab.results.api import Results
+
+    return Results(lab, task, min_delta_minutes).diversity()
