@@ -1,4 +1,5 @@
-"""Pictures of a survey for notebooks: a timeline per camera, a site map, cluster thumbnails."""
+"""Pictures for notebooks: a timeline per camera, a site map, cluster thumbnails, activity
+curves and detections over time."""
 
 from __future__ import annotations
 
@@ -82,5 +83,37 @@ def cluster_thumbnails(
             when = member["corrected_timestamp"]
             stamp = when.strftime("%m-%d %H:%M:%S") if pd.notna(when) else "no time"
             ax.set_title(f"{member['site']}/{member['camera']} {stamp}", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def activity_plot(curves: dict[str, pd.DataFrame], title: str = "Activity") -> Figure:
+    """Activity curves (``results.activity(species)``) of one or more species over the day."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, curve in curves.items():
+        ax.plot(curve["hour"], curve["density"], label=name)
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel("time of day (hours)")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    if curves:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def detections_plot(table: pd.DataFrame, title: str = "Independent detections") -> Figure:
+    """Detections per period and species (``results.detections_over_time()``), stacked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if len(table):
+        table.plot(kind="bar", stacked=True, ax=ax, width=0.9)
+        ax.set_xticklabels([pd.Timestamp(p).strftime("%Y-%m-%d") for p in table.index])
+    ax.set_xlabel("period starting")
+    ax.set_ylabel("detections")
+    ax.set_title(title)
+    fig.autofmt_xdate()
     fig.tight_layout()
     return fig

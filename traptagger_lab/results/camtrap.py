@@ -229,7 +229,7 @@ def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
         n = values.to_numpy(dtype=float)
         n = n[n > 0]
         share = n / n.sum() if n.sum() else n
-        shannon = float(-(share * np.log(share)).sum()) if len(n) else 0.0
+        shannon = 0.0 - float((share * np.log(share)).sum()) if len(n) else 0.0  # no -0.0
         rows.append(
             {
                 "site": name,
