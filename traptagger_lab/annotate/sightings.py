@@ -9,6 +9,7 @@ abundance estimates use.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,29 +67,51 @@ def save_boxes(
     now = utcnow()
     for box in boxes:
         x, y = max(0.0, box.x), max(0.0, box.y)
-        w, h = min(box.w, 1 - x), min(box.h, 1 - y)
-        detection = Detection(
-            image_id=image_id,
-            category=1,
-            score=1.0,
-            x=x,
-            y=y,
-            w=w,
-            h=h,
-            source=f"user:{annotator}",
-            status="active",
-        )
-        session.add(detection)
-        session.flush()
-        session.add(
-            Annotation(
-                task_id=task_id,
-                cluster_id=image.cluster_id,
-                detection_id=detection.id,
-                label_id=labels[box.label.lower()],
-                annotator=annotator,
-                active=True,
-                created_at=now,
-            )
+        add_labelled_box(
+            session,
+            task_id,
+            image_id,
+            image.cluster_id,
+            (x, y, min(box.w, 1 - x), min(box.h, 1 - y)),
+            labels[box.label.lower()],
+            f"user:{annotator}",
+            annotator,
+            now,
         )
     return dict(Counter(b.label for b in boxes))
+
+
+def add_labelled_box(
+    session: Session,
+    task_id: int,
+    image_id: int,
+    cluster_id: int | None,
+    box: tuple[float, float, float, float],
+    label_id: int,
+    source: str,
+    annotator: str,
+    when: dt.datetime,
+    status: str = "active",
+    count: int | None = None,
+) -> int:
+    """A box made by a person or an import (``source``), with its label as a detection-level
+    annotation of the task; returns the detection's id."""
+    x, y, w, h = box
+    detection = Detection(
+        image_id=image_id, category=1, score=1.0, x=x, y=y, w=w, h=h, source=source, status=status
+    )
+    session.add(detection)
+    session.flush()
+    session.add(
+        Annotation(
+            task_id=task_id,
+            cluster_id=cluster_id,
+            detection_id=detection.id,
+            label_id=label_id,
+            annotator=annotator,
+            count=count,
+            active=True,
+            created_at=when,
+        )
+    )
+    return int(detection.id)

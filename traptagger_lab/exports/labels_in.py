@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from traptagger_lab.annotate.labels import LabelDef, assign_hotkeys
+from traptagger_lab.annotate.sightings import add_labelled_box
 from traptagger_lab.annotate.tasks import store_labels
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
@@ -167,31 +168,18 @@ def store_image_labels(
     now = utcnow()
     clusters: set[int] = set()
     for row, (image_id, cluster_id) in ((r, hit) for r in usable for hit in images[r.path]):
-        x, y, w, h = row.box or (0.0, 0.0, 1.0, 1.0)
-        detection = Detection(
-            image_id=image_id,
-            category=1,
-            score=1.0,
-            x=x,
-            y=y,
-            w=w,
-            h=h,
-            source=source,
+        detection_id = add_labelled_box(
+            session,
+            task_id,
+            image_id,
+            cluster_id,
+            row.box or (0.0, 0.0, 1.0, 1.0),
+            labels[row.species],
+            source,
+            source,
+            now,
             status="active" if row.box else IMAGE_LABEL,
-        )
-        session.add(detection)
-        session.flush()
-        session.add(
-            Annotation(
-                task_id=task_id,
-                cluster_id=cluster_id,
-                detection_id=detection.id,
-                label_id=labels[row.species],
-                annotator=source,
-                count=row.count,
-                active=True,
-                created_at=now,
-            )
+            count=row.count,
         )
         if row.individual:
             key = (row.species.lower(), row.individual)
@@ -202,7 +190,7 @@ def store_image_labels(
                 individuals[key] = animal.id
                 report.individuals += 1
             session.add(
-                IndividualDetection(individual_id=individuals[key], detection_id=detection.id)
+                IndividualDetection(individual_id=individuals[key], detection_id=detection_id)
             )
         if cluster_id is not None:
             clusters.add(cluster_id)
