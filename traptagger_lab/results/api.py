@@ -52,6 +52,7 @@ class Results:
         self.sites = tuple(sites)
         self.start = pd.Timestamp(start) if start is not None else None
         self.end = pd.Timestamp(end) + pd.Timedelta(days=1) if end is not None else None
+        self._tables: dict[tuple[str, str], pd.DataFrame] = {}
 
     def __repr__(self) -> str:
         names = ", ".join(repr(t.name) for t in self.tasks)
@@ -111,11 +112,16 @@ class Results:
     # -- camtrapR tables ---------------------------------------------------------------------
 
     def record_table(self, compared_to: str = "last_record", by: str = "site") -> pd.DataFrame:
-        """camtrapR's record table of independent records."""
-        records = self.records.drop_duplicates(
-            ["Station", "Camera", "Species", "Directory", "FileName"]
-        ).drop(columns=["Individual", *(["Camera"] if by == "site" else [])])
-        return camtrap.independent_records(records, self.min_delta_minutes, compared_to, by)
+        """camtrapR's record table of independent records (worked out once per layout; every
+        analysis below starts from it)."""
+        if (compared_to, by) not in self._tables:
+            records = self.records.drop_duplicates(
+                ["Station", "Camera", "Species", "Directory", "FileName"]
+            ).drop(columns=["Individual", *(["Camera"] if by == "site" else [])])
+            self._tables[compared_to, by] = camtrap.independent_records(
+                records, self.min_delta_minutes, compared_to, by
+            )
+        return self._tables[compared_to, by].copy()
 
     def camera_operation(self) -> pd.DataFrame:
         """Stations x days effort (camtrapR's camera-operation matrix)."""
@@ -176,7 +182,7 @@ class Results:
             return _radians(table["DateTimeOriginal"])
         if clock != "sun":
             raise ValueError(f"clock={clock!r}: use 'clock' or 'sun'")
-        places = self._places()
+        places = self._places
         missing = sorted(set(table["Station"]) - set(places.index))
         if missing:
             raise NotFoundError(f"sun time needs coordinates of station(s) {missing}")
@@ -189,22 +195,26 @@ class Results:
             rise[where], set_[where] = r, s
         return sun.sun_time(_radians(table["DateTimeOriginal"]), rise, set_)
 
+    @cached_property
     def _places(self) -> pd.DataFrame:
         """latitude, longitude, UTC offset (hours) per station with coordinates."""
-        rows = []
+        frames = []
         for task in self.tasks:
             survey = self.lab.survey(task.survey_id)
             sites = self.lab.sites(survey.id).dropna(subset=["latitude", "longitude"])
             setting = (survey.settings or {}).get("utc_offset")
-            for site in sites.itertuples(index=False):
-                offset = _hours(setting) if setting else round(float(site.longitude) / 15)
-                rows.append((site.site, site.latitude, site.longitude, offset, task))
-        table = pd.DataFrame(rows, columns=["site", "latitude", "longitude", "offset", "task"])
-        table["site"] = [
-            self._station(t, pd.Series([s])).iloc[0]
-            for s, t in zip(table["site"], table["task"], strict=True)
-        ]
-        return table.set_index("site")[["latitude", "longitude", "offset"]]
+            offsets = (sites["longitude"].astype(float) / 15).round()
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "latitude": sites["latitude"].to_numpy(),
+                        "longitude": sites["longitude"].to_numpy(),
+                        "offset": _hours(setting) if setting else offsets.to_numpy(),
+                    },
+                    index=self._station(task, sites["site"]).to_numpy(),
+                )
+            )
+        return pd.concat(frames)
 
     def activity(self, species: str, clock: str = "clock") -> pd.DataFrame:
         """The species' activity curve over the day (kernel density of its record times)."""
@@ -270,7 +280,7 @@ class Results:
 
     def sites_summary(self) -> pd.DataFrame:
         """Per station: coordinates, trap days, independent detections and species (for maps)."""
-        places = self._places()
+        places = self._places
         records = self.record_table()
         table = pd.DataFrame({"trap_days": self.trap_days()})
         table["detections"] = records.groupby("Station").size()
