@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Export
 from traptagger_lab.errors import ConfigurationError
-from traptagger_lab.exports import camtrap_dp, coco, megadetector, tables
+from traptagger_lab.exports import camtrap_dp, coco, folders, megadetector, tables
 from traptagger_lab.results.observations import observations, survey_images
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def _folders(lab: Lab, survey: Any, seen: pd.DataFrame, path: str, layout: str) 
         raise ConfigurationError(f"survey {survey.name!r} has no source to copy photos from")
     source = Source(survey.source, lab.settings.fsspec_options(survey.source))
     fs, target = _fs(lab, path)
-    plan = coco.species_folder_plan(seen, layout)
+    plan = folders.species_folder_plan(seen, layout)
     files = []
     for original, placed in tqdm(plan, desc="sorting into species folders", unit="file"):
         destination = f"{target}/{placed}"

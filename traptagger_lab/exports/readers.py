@@ -251,7 +251,7 @@ def from_camtrap_dp(
 def _media_path(media: Mapping[str, str]) -> str:
     """A media file's path in the survey: ``filePath``, or ``fileName`` when the path is a URL."""
     path = media["filePath"]
-    return media.get("fileName") or path if "://" in path else path
+    return (media.get("fileName") or path) if "://" in path else path
 
 
 def read_json(data: bytes, name: str) -> Any:

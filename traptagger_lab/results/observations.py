@@ -126,8 +126,10 @@ def _cluster_counts(lab: Lab, task: Task) -> dict[tuple[int, str], int]:
     return {(int(c), name): int(n) for c, name, n in rows if c is not None and n is not None}
 
 
-def _box_labels(lab: Lab, task: Task) -> dict[int, list[dict[str, Any]]]:
-    """Labelled boxes of the task per image id."""
+def _box_labels(
+    lab: Lab, task: Task, individuals: dict[int, str]
+) -> dict[int, list[dict[str, Any]]]:
+    """Labelled boxes of the task per image id, with the individual each box shows."""
     with lab.sessions() as session:
         rows = session.execute(
             select(
@@ -166,7 +168,7 @@ def _box_labels(lab: Lab, task: Task) -> dict[int, list[dict[str, Any]]]:
                 "w": None if whole else w,
                 "h": None if whole else h,
                 "score": None if whole else score,
-                "holder": det_id,
+                "individual": individuals.get(det_id),
             }
         )
     return boxes
@@ -197,7 +199,8 @@ def observations(lab: Lab, task: Any) -> pd.DataFrame:
     images = survey_images(lab, target.survey_id)
     by_cluster = _cluster_labels(lab, target)
     counts = _cluster_counts(lab, target)
-    boxes = _box_labels(lab, target)
+    individuals = _individuals(lab, target.survey_id)
+    boxes = _box_labels(lab, target, individuals)
     builtin = {b.lower() for b in BUILTIN}
     single = {c for c, labels in by_cluster.items() if len(labels) == 1}
     survey = lab.survey(target.survey_id)
@@ -208,15 +211,12 @@ def observations(lab: Lab, task: Any) -> pd.DataFrame:
             for d in relevant_detections(session, survey, part):
                 if d.category == 1:
                     detector_boxes[d.image_id].append(d)
-    individuals = _individuals(lab, target.survey_id)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for image in images.itertuples(index=False):
         base = {c: getattr(image, c) for c in IMAGE_COLUMNS}
         own = boxes.get(image.image_id)
         if own:
-            for box in own:
-                holder = box.pop("holder")
-                rows.append({**base, **box, "individual": individuals.get(holder)})
+            rows.extend({**base, **box} for box in own)
             continue
         labels = by_cluster.get(image.cluster_id)  # NaN (no cluster) finds nothing
         if not labels:
