@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traptagger_lab.results import activity_density, overlap, overlap_ci
+from traptagger_lab.results import activity, activity_density, overlap, overlap_ci
 from traptagger_lab.results.activity import bandwidth, density_fit
 
 
@@ -89,3 +89,14 @@ def test_bad_times_are_refused() -> None:
         activity_density([1.0, np.nan, 2.0])
     with pytest.raises(ValueError, match="1 different"):
         activity_density([2.0, 2.0, 2.0])
+
+
+def test_big_samples_are_binned_without_changing_the_density() -> None:
+    rng = np.random.default_rng(3)
+    times = (rng.vonmises(np.pi, 2.0, 5 * activity.BINS) % (2 * np.pi)).round(4)
+    grid = np.linspace(0, 2 * np.pi, 64)
+    binned = activity.density_fit(times, grid, 5.0)
+    exact = np.concatenate([activity.density_fit(part, grid, 5.0) for part in np.split(times, 5)])
+    exact = exact.reshape(5, -1).mean(axis=0)  # five exact fits of a fifth each
+    assert len(times) > 4 * activity.BINS
+    np.testing.assert_allclose(binned, exact, rtol=1e-4)

@@ -145,13 +145,14 @@ class Tasks:
         with transaction(self._lab.sessions) as session:
             return create_review(session, target, name)
 
-    def final_labels(self, task: TaskRef) -> pd.DataFrame:
-        """Each labelled cluster's settled labels: single, agreed, reviewed, or still disputed."""
+    def final_labels(self, task: TaskRef, within: Any = None) -> pd.DataFrame:
+        """Each labelled cluster's settled labels: single, agreed, reviewed, or still disputed
+        (of the clusters the query ``within`` selects, when given)."""
         from traptagger_lab.annotate.consensus import final_labels
 
         target = self.get(task)
         with self._lab.sessions() as session:
-            return final_labels(session, target.id)
+            return final_labels(session, target.id, within)
 
     def annotator_stats(self, task: TaskRef) -> pd.DataFrame:
         """Per annotator: clusters and images labelled, hours, rates, agreement with others/AI."""

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from traptagger_lab.annotate.stats import label_sets
 from traptagger_lab.annotate.tasks import create_task, stored_labels
-from traptagger_lab.db.models import Task, TaskItem
+from traptagger_lab.db.models import Annotation, Label, Task, TaskItem
 from traptagger_lab.errors import ConfigurationError
 
 DISAGREEMENT_COLUMNS = ["cluster_id", "annotators", "labels"]
@@ -106,8 +108,38 @@ def create_review(session: Session, task: Task, name: str | None = None) -> Task
     )
 
 
-def final_labels(session: Session, task_id: int) -> pd.DataFrame:
-    """Every labelled cluster's settled labels, and what settled them.
+def _label_strings(session: Session, task_id: int, within: Select[Any] | None) -> pd.DataFrame:
+    """Each annotator's current species labels per cluster as one string (as :func:`_describe`
+    writes a set): columns cluster_id, annotator, labels. Worked out in bulk, for tasks of
+    hundreds of thousands of clusters."""
+    query = (
+        select(Annotation.cluster_id, Annotation.annotator, Label.name)
+        .join(Label, Label.id == Annotation.label_id)
+        .where(
+            Annotation.task_id == task_id,
+            Annotation.active.is_(True),
+            Annotation.cluster_id.is_not(None),
+            Label.is_tag.is_(False),
+        )
+    )
+    if within is not None:
+        query = query.where(Annotation.cluster_id.in_(within))
+    rows = session.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["cluster_id", "annotator", "labels"])
+    frame["labels"] = frame["labels"].str.lower()
+    frame = frame.drop_duplicates().sort_values(["cluster_id", "annotator", "labels"])
+    several = frame.duplicated(["cluster_id", "annotator"], keep=False)
+    joined = (
+        frame[several].groupby(["cluster_id", "annotator"], sort=False)["labels"].agg(" + ".join)
+    )
+    return pd.concat([frame[~several], joined.reset_index()], ignore_index=True).sort_values(
+        ["cluster_id", "annotator"], ignore_index=True
+    )
+
+
+def final_labels(session: Session, task_id: int, within: Select[Any] | None = None) -> pd.DataFrame:
+    """Every labelled cluster's settled labels (or those of the clusters the query
+    ``within`` selects), and what settled them.
 
     ``settled_by`` is ``single`` (one annotation wanted), ``agreed`` (all
     annotators gave the same labels), ``review`` (a review task's annotation)
@@ -117,24 +149,24 @@ def final_labels(session: Session, task_id: int) -> pd.DataFrame:
     if task is None:
         raise ConfigurationError(f"no task with id {task_id}")
     wanted = int(task.params.get("annotations_per_cluster", 1))
-    reviewed: dict[int, frozenset[str]] = {}
-    for review in session.scalars(select(Task).where(Task.kind == "review")):
-        if review.params.get("reviews") == task_id:
-            for (_, cluster), labels in sorted(label_sets(session, review.id).items()):
-                reviewed[cluster] = labels
-    complete = _complete(session, task_id)
-    rows = []
-    for cluster, sets in sorted(_by_cluster(session, task_id).items()):
-        distinct = set(sets.values())
-        if cluster in reviewed:
-            labels, how = reviewed[cluster], "review"
-        elif wanted == 1:
-            labels, how = next(iter(distinct)), "single"
-        elif cluster not in complete:
-            continue  # still being annotated
-        elif len(distinct) == 1:
-            labels, how = next(iter(distinct)), "agreed"
-        else:
-            labels, how = frozenset(), "disputed"
-        rows.append({"cluster_id": cluster, "labels": _describe(labels), "settled_by": how})
-    return pd.DataFrame(rows, columns=FINAL_COLUMNS)
+    given = _label_strings(session, task_id, within)
+    reviewed = [
+        _label_strings(session, review.id, within)
+        for review in session.scalars(select(Task).where(Task.kind == "review"))
+        if review.params.get("reviews") == task_id
+    ]
+    by_cluster = given.groupby("cluster_id", sort=True)["labels"]
+    table = pd.DataFrame({"labels": by_cluster.first(), "distinct": by_cluster.nunique()})
+    if wanted == 1:
+        table["settled_by"] = "single"
+    else:
+        table = table[table.index.isin(_complete(session, task_id))].copy()
+        table["settled_by"] = np.where(table["distinct"] == 1, "agreed", "disputed")
+        table.loc[table["settled_by"] == "disputed", "labels"] = ""
+    if reviewed:
+        review = pd.concat(reviewed).groupby("cluster_id")["labels"].last()
+        review = review[review.index.isin(given["cluster_id"])]
+        table = table.reindex(table.index.union(review.index))
+        table.loc[review.index, "labels"] = review
+        table.loc[review.index, "settled_by"] = "review"
+    return table.rename_axis("cluster_id").reset_index()[FINAL_COLUMNS]

@@ -184,6 +184,8 @@ class Image(Base):
         UniqueConstraint("survey_id", "path_hash"),
         Index("ix_image_survey_hash", "survey_id", "hash"),
         Index("ix_image_camera_time", "camera_id", "corrected_timestamp"),
+        #: Results read each sequence's span from this index alone (results/spans.py).
+        Index("ix_image_cluster_time", "cluster_id", "camera_id", "corrected_timestamp"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

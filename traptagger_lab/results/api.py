@@ -75,8 +75,10 @@ class Results:
 
     @cached_property
     def records(self) -> pd.DataFrame:
-        """Every record (one per file and species) that passes the filters, before the
-        independence filter: Station, Camera, Species, Individual, DateTimeOriginal..."""
+        """Every record that passes the filters, before the independence filter: Station,
+        Camera, Species, Individual, DateTimeOriginal, Directory, FileName; a sequence
+        labelled as a whole is one record with ``DateTimeLast`` and ``Images`` (see
+        :func:`~traptagger_lab.results.camtrap.species_records`)."""
         frames = []
         for task in self.tasks:
             found = camtrap.species_records(self.lab, task, self.exclude)
@@ -87,7 +89,32 @@ class Results:
             records = records[records["Species"].isin(self.species)]
         if self.sites:
             records = records[records["Station"].isin(self.sites)]
-        return records[self._in_window(records["DateTimeOriginal"])].reset_index(drop=True)
+        first = records["DateTimeOriginal"]
+        last = records["DateTimeLast"].fillna(first) if "DateTimeLast" in records else first
+        inside = self._in_window(first) & self._in_window(last)
+        across = ~inside & (self._in_window(first) | self._in_window(last))
+        if across.any():  # a sequence across the window's edge: its photos inside it count
+            photos = self._photos(records.loc[across, "cluster_id"].tolist())
+            photos = photos.merge(
+                records.loc[across, ["cluster_id", "Station", "Species"]].drop_duplicates(),
+                on=["cluster_id", "Station", "Species"],
+            )
+            records = pd.concat(
+                [records[inside], photos[self._in_window(photos["DateTimeOriginal"])]],
+                ignore_index=True,
+            )
+        else:
+            records = records[inside]
+        return records.reset_index(drop=True)
+
+    def _photos(self, clusters: list[int]) -> pd.DataFrame:
+        """Records per photo of these clusters (the tasks' exclusions applied)."""
+        frames = []
+        for task in self.tasks:
+            found = camtrap.photo_records(self.lab, task, clusters, self.exclude)
+            found["Station"] = self._station(task, found["Station"])
+            frames.append(found)
+        return pd.concat(frames, ignore_index=True)
 
     @cached_property
     def effort(self) -> pd.DataFrame:
@@ -119,7 +146,7 @@ class Results:
                 ["Station", "Camera", "Species", "Directory", "FileName"]
             ).drop(columns=["Individual", *(["Camera"] if by == "site" else [])])
             self._tables[compared_to, by] = camtrap.independent_records(
-                records, self.min_delta_minutes, compared_to, by
+                records, self.min_delta_minutes, compared_to, by, expand=self._photos
             )
         return self._tables[compared_to, by].copy()
 

@@ -11,13 +11,14 @@ days count as half days of effort; occasions without effort are NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from traptagger_lab.annotate.labels import BUILTIN
 from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
 from traptagger_lab.errors import NotFoundError
 
@@ -50,6 +51,7 @@ def independent_records(
     by: str = "site",
     remove_duplicates: bool = True,
     per_individual: bool = False,
+    expand: Callable[[list[int]], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """camtrapR's temporal independence filter, on records with ``Station``,
     (``Camera`` when ``by='camera'``), ``Species`` and ``DateTimeOriginal``.
@@ -62,6 +64,15 @@ def independent_records(
     duplicates and are kept once when ``remove_duplicates``. With ``per_individual``
     records of each ``Individual`` are independent of other individuals' (camtrapR's
     recordTableIndividual).
+
+    A record may stand for a whole sequence of photos of its species (a
+    ``DateTimeLast`` later than its ``DateTimeOriginal``, from
+    :func:`species_records`): the result is the same as with a record per photo.
+    Only its first photo can be kept, unless the sequence is at least
+    ``min_delta_minutes`` long, overlaps another of its station and species, or
+    (for ``last_independent_record``) starts within ``min_delta_minutes`` of the
+    previous record; those few are replaced by their photos' records from
+    ``expand(cluster_ids)``.
     """
     if compared_to not in COMPARED_TO:
         raise ValueError(f"compared_to={compared_to!r}: use one of {COMPARED_TO}")
@@ -73,28 +84,30 @@ def independent_records(
     missing = [c for c in [*keys, "DateTimeOriginal"] if c not in records.columns]
     if missing:
         raise ValueError(f"records lack column(s) {missing}")
-    table = records.assign(
-        **{c: "" for c in ("Directory", "FileName") if c not in records.columns}
-    ).sort_values([*keys, "DateTimeOriginal"], kind="stable")
+    limit = pd.Timedelta(minutes=min_delta_minutes)
+    table = records.assign(**{c: "" for c in ("Directory", "FileName") if c not in records.columns})
+    if "DateTimeLast" in table.columns:
+        table = _photos_where_needed(table, keys, limit, compared_to, by, expand)
+    table = table.sort_values([*keys, "DateTimeOriginal"], kind="stable")
     if remove_duplicates:
         table = table.drop_duplicates([*keys, "DateTimeOriginal"])
-    limit = pd.Timedelta(minutes=min_delta_minutes)
-    kept: list[int] = []
-    for _, group in table.groupby(keys, sort=False):
-        times = group["DateTimeOriginal"].tolist()
-        anchor = None
-        for position, (index, moment) in enumerate(zip(group.index, times, strict=True)):
-            if position == 0:
-                keep = True
-            elif compared_to == "last_record":
-                keep = moment - times[position - 1] >= limit
-            else:
-                keep = moment - anchor >= limit
-            if keep:
-                kept.append(index)
-                anchor = moment
-    out = table.loc[kept].copy()
-    previous = out.groupby(keys, sort=False)["DateTimeOriginal"].shift()
+    groups = table.groupby(keys, sort=False, dropna=False)
+    if compared_to == "last_record":
+        last = table["DateTimeLast"] if "DateTimeLast" in table.columns else None
+        ends = table["DateTimeOriginal"] if last is None else last.fillna(table["DateTimeOriginal"])
+        previous = ends.groupby([table[k] for k in keys], sort=False, dropna=False).shift()
+        keep = previous.isna() | (table["DateTimeOriginal"] - previous >= limit)
+        out = table[keep.to_numpy()].copy()
+    else:
+        kept: list[int] = []
+        for _, group in groups:
+            anchor = None
+            for index, moment in zip(group.index, group["DateTimeOriginal"].tolist(), strict=True):
+                if anchor is None or moment - anchor >= limit:
+                    kept.append(index)
+                    anchor = moment
+        out = table.loc[kept].copy()
+    previous = out.groupby(keys, sort=False, dropna=False)["DateTimeOriginal"].shift()
     seconds = (out["DateTimeOriginal"] - previous).dt.total_seconds().fillna(0)
     out["delta.time.secs"] = seconds
     out["delta.time.mins"] = (seconds / 60).round(1)
@@ -109,8 +122,60 @@ def independent_records(
             "Individual",
             *columns[columns.index("Species") + 1 :],
         ]
-    extra = [c for c in out.columns if c not in columns]
+    helpers = {"DateTimeLast", "Images", "cluster_id"}
+    extra = [c for c in out.columns if c not in columns and c not in helpers]
     return out[columns + extra].reset_index(drop=True)
+
+
+def _photos_where_needed(
+    table: pd.DataFrame,
+    keys: list[str],
+    limit: pd.Timedelta,
+    compared_to: str,
+    by: str,
+    expand: Callable[[list[int]], pd.DataFrame] | None,
+) -> pd.DataFrame:
+    """Sequence records whose photos could be independent records themselves, replaced
+    by the photos' records (see :func:`independent_records`)."""
+    spans = table["DateTimeLast"].notna()
+    if by == "site" and spans.any():
+        table = _merge_cameras(table, spans)
+        spans = table["DateTimeLast"].notna()
+    table = table.sort_values([*keys, "DateTimeOriginal"], kind="stable")
+    spans = table["DateTimeLast"].notna()
+    first = table["DateTimeOriginal"]
+    last = table["DateTimeLast"].where(spans, first)
+    by_key = [table[k] for k in keys]
+    reach = last.groupby(by_key, sort=False, dropna=False).cummax()
+    before = reach.groupby(by_key, sort=False, dropna=False).shift()
+    overlap = (first < before).fillna(False)
+    crowded = overlap.groupby(by_key, sort=False, dropna=False).transform("any")
+    need = spans & ((last - first >= limit) | crowded)
+    if compared_to == "last_independent_record":
+        need |= spans & (last > first) & (first - before < limit).fillna(False)
+    if not need.any():
+        return table
+    if expand is None:
+        raise ValueError("sequence records need expand() to read their photos")
+    wanted = table.loc[need, ["cluster_id", *keys]]
+    photos = expand(sorted({int(c) for c in wanted["cluster_id"]}))
+    photos = photos.merge(wanted.drop_duplicates(), on=["cluster_id", *keys])
+    photos = photos[[c for c in table.columns if c in photos.columns]]
+    return pd.concat([table[~need], photos], ignore_index=True)
+
+
+def _merge_cameras(table: pd.DataFrame, spans: pd.Series) -> pd.DataFrame:
+    """One sequence record per station instead of per camera (``by='site'``)."""
+    parts = table[spans].sort_values("DateTimeOriginal", kind="stable")
+    keys = ["cluster_id", "Station", "Species"]
+    merged = parts.groupby(keys, sort=False, dropna=False, as_index=False).agg(
+        {
+            **{c: "first" for c in parts.columns if c not in [*keys, "DateTimeLast", "Images"]},
+            "DateTimeLast": "max",
+            "Images": "sum",
+        }
+    )
+    return pd.concat([table[~spans], merged], ignore_index=True)
 
 
 def operation_matrix(
@@ -288,19 +353,23 @@ def task_for(lab: Lab, task: Any) -> Task:
     return found
 
 
-def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
-    """One row per image and species of a task's settled labels: Station, Camera, Species,
-    DateTimeOriginal, Directory, FileName (built-in labels such as Nothing are left out)."""
-    from traptagger_lab.results.observations import observations
+def _folder_and_name(paths: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parts = paths.astype(object).str.rpartition("/") if len(paths) else None
+    if parts is None:
+        return paths.astype(object), paths.astype(object)
+    return parts[0], parts[2]
 
-    seen = observations(lab, task)
+
+def records_from_observations(seen: pd.DataFrame, exclude: Iterable[str] = ()) -> pd.DataFrame:
+    """One record per file and species (and individual) from :func:`observations` rows:
+    Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
+    Built-in labels such as Nothing are left out; a video is one record, at its first still."""
     skip = {e.lower() for e in exclude}
     seen = seen[~seen["builtin"] & ~seen["species"].str.lower().isin(skip)]
-    # one record per file and species: a video is one record, at its first still
     seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
     seen = seen.sort_values("timestamp", kind="stable")
     seen = seen.drop_duplicates(["file", "species", "individual"])
-    directory = seen["file"].str.rpartition("/")
+    directory, name = _folder_and_name(seen["file"])
     return pd.DataFrame(
         {
             "Station": seen["site"],
@@ -308,10 +377,74 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
             "Species": seen["species"],
             "Individual": seen["individual"],
             "DateTimeOriginal": seen["timestamp"].astype("datetime64[ns]"),
-            "Directory": directory[0],
-            "FileName": directory[2],
+            "Directory": directory,
+            "FileName": name,
+            "cluster_id": seen["cluster_id"],
         }
     ).reset_index(drop=True)
+
+
+def photo_records(
+    lab: Lab, task: Any, clusters: Iterable[int] | None = None, exclude: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Records per file (see :func:`records_from_observations`) of a task's settled labels,
+    for the whole survey or only ``clusters``."""
+    from traptagger_lab.results.observations import observations
+
+    wanted = None if clusters is None else sorted({int(c) for c in clusters})
+    return records_from_observations(observations(lab, task, wanted), exclude)
+
+
+def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
+    """The records of a task's settled labels (built-in labels such as Nothing left out):
+    Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
+
+    A sequence labelled as a whole is one row per camera and species, read from the
+    database in aggregate (:mod:`~traptagger_lab.results.spans`): DateTimeOriginal and
+    the file are its first photo's, ``DateTimeLast`` its last photo's time, ``Images``
+    its number of photos. Sequences whose photos carry labels of their own or show
+    identified animals give one row per file and species, with no ``DateTimeLast``.
+    :func:`independent_records` gives the same table from either.
+    """
+    from traptagger_lab.results.observations import cluster_labels
+    from traptagger_lab.results.spans import (
+        labelled_sequences,
+        labelling_tasks,
+        per_photo_sequences,
+        sequence_spans,
+    )
+
+    target = task_for(lab, task)
+    per_photo = per_photo_sequences(lab, target)
+    spans = sequence_spans(lab, target)
+    spans = spans[~spans["cluster_id"].isin(per_photo)]
+    settled = cluster_labels(lab, target, labelled_sequences(labelling_tasks(lab, target)))
+    labels = pd.DataFrame(
+        [(c, name) for c, names in settled.items() for name in names],
+        columns=["cluster_id", "Species"],
+    )
+    skip = {e.lower() for e in exclude} | {b.lower() for b in BUILTIN}
+    labels = labels[~labels["Species"].str.lower().isin(skip)]
+    spans = spans.merge(labels, on="cluster_id")
+    directory, name = _folder_and_name(spans["path"].str.split("#").str[0])
+    whole = pd.DataFrame(
+        {
+            "Station": spans["site"],
+            "Camera": spans["camera"],
+            "Species": spans["Species"],
+            "Individual": None,
+            "DateTimeOriginal": spans["first"],
+            "Directory": directory,
+            "FileName": name,
+            "cluster_id": spans["cluster_id"],
+            "DateTimeLast": spans["last"],
+            "Images": spans["images"],
+        }
+    )
+    photos = photo_records(lab, target, per_photo, exclude) if per_photo else None
+    if photos is None or photos.empty:
+        return whole.reset_index(drop=True)
+    return pd.concat([whole, photos], ignore_index=True)
 
 
 def record_table(

@@ -14,6 +14,7 @@ has one species and the image one relevant box per animal. Built-in labels
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -64,29 +65,38 @@ COLUMNS = [
 IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id", "width", "height"]
 
 
-def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
-    """Every image of a survey: id, path, site, camera, timestamp (clock-corrected), cluster.
+def survey_images(
+    lab: Lab, survey_id: int, clusters: Collection[int] | None = None
+) -> pd.DataFrame:
+    """Every image of a survey (or of these of its clusters): id, path, site, camera,
+    timestamp (clock-corrected), cluster.
 
     Video stills are included (their path ends in ``#t=seconds``).
     """
+    query = (
+        select(
+            Image.id,
+            Image.path,
+            Site.name,
+            Camera.name,
+            Image.corrected_timestamp,
+            Image.timestamp,
+            Image.cluster_id,
+            Image.width,
+            Image.height,
+        )
+        .join(Camera, Camera.id == Image.camera_id)
+        .join(Site, Site.id == Camera.site_id)
+        .where(Image.survey_id == survey_id)
+        .order_by(Image.id)
+    )
     with lab.sessions() as session:
-        rows = session.execute(
-            select(
-                Image.id,
-                Image.path,
-                Site.name,
-                Camera.name,
-                Image.corrected_timestamp,
-                Image.timestamp,
-                Image.cluster_id,
-                Image.width,
-                Image.height,
-            )
-            .join(Camera, Camera.id == Image.camera_id)
-            .join(Site, Site.id == Camera.site_id)
-            .where(Image.survey_id == survey_id)
-            .order_by(Image.id)
-        ).all()
+        if clusters is None:
+            rows = session.execute(query).all()
+        else:
+            rows = []
+            for part in chunks(sorted(clusters)):
+                rows.extend(session.execute(query.where(Image.cluster_id.in_(part))).all())
     frame = pd.DataFrame(
         [
             (i, p, s, c, corrected or taken, k, w, h)
@@ -98,15 +108,18 @@ def survey_images(lab: Lab, survey_id: int) -> pd.DataFrame:
     return frame
 
 
-def _cluster_labels(lab: Lab, task: Task) -> dict[int, list[str]]:
-    """Settled labels per cluster, in the spelling of the task's label tree."""
-    settled = lab.tasks.final_labels(task)
+def cluster_labels(lab: Lab, task: Task, within: Any = None) -> dict[int, list[str]]:
+    """Settled labels per cluster (of the clusters the query ``within`` selects, when
+    given), in the spelling of the task's label tree."""
+    settled = lab.tasks.final_labels(task, within)
     names = {d.name.lower(): d.name for d in lab.tasks.label_defs(task)}
-    return {
-        int(cluster): [names.get(n, n) for n in str(labels).split(" + ") if n]
-        for cluster, labels in zip(settled["cluster_id"], settled["labels"], strict=True)
-        if labels
-    }
+    settled = settled[settled["labels"] != ""]
+    spelled = (
+        settled["labels"]
+        .str.split(" + ", regex=False)
+        .map(lambda found: [names.get(n, n) for n in found if n])
+    )
+    return dict(zip(settled["cluster_id"].astype(int), spelled, strict=True))
 
 
 def _cluster_counts(lab: Lab, task: Task) -> dict[tuple[int, str], int]:
@@ -186,8 +199,9 @@ def _individuals(lab: Lab, survey_id: int) -> dict[int, str]:
     return {int(d): str(n) for d, n in rows}
 
 
-def observations(lab: Lab, task: Any) -> pd.DataFrame:
-    """One row per image and species of the task's settled labels (see the module doc).
+def observations(lab: Lab, task: Any, clusters: Collection[int] | None = None) -> pd.DataFrame:
+    """One row per image and species of the task's settled labels (see the module doc),
+    for every image of the survey or those of ``clusters``.
 
     ``level`` says where the label came from: ``box`` (a labelled box),
     ``image`` (a label for the whole file, from an import), ``cluster`` (the
@@ -196,8 +210,8 @@ def observations(lab: Lab, task: Any) -> pd.DataFrame:
     from traptagger_lab.results.camtrap import task_for
 
     target = task_for(lab, task)
-    images = survey_images(lab, target.survey_id)
-    by_cluster = _cluster_labels(lab, target)
+    images = survey_images(lab, target.survey_id, clusters)
+    by_cluster = cluster_labels(lab, target)
     counts = _cluster_counts(lab, target)
     individuals = _individuals(lab, target.survey_id)
     boxes = _box_labels(lab, target, individuals)
