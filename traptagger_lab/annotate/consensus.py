@@ -112,21 +112,23 @@ def _label_strings(session: Session, task_id: int, within: Select[Any] | None) -
     """Each annotator's current species labels per cluster as one string (as :func:`_describe`
     writes a set): columns cluster_id, annotator, labels. Worked out in bulk, for tasks of
     hundreds of thousands of clusters."""
-    query = (
-        select(Annotation.cluster_id, Annotation.annotator, Label.name)
-        .join(Label, Label.id == Annotation.label_id)
-        .where(
-            Annotation.task_id == task_id,
-            Annotation.active.is_(True),
-            Annotation.cluster_id.is_not(None),
-            Label.is_tag.is_(False),
+    names = {
+        id_: name.lower()
+        for id_, name in session.execute(
+            select(Label.id, Label.name).where(Label.task_id == task_id, Label.is_tag.is_(False))
         )
+    }
+    query = select(Annotation.cluster_id, Annotation.annotator, Annotation.label_id).where(
+        Annotation.task_id == task_id,
+        Annotation.active.is_(True),
+        Annotation.cluster_id.is_not(None),
+        Annotation.label_id.in_(names),
     )
     if within is not None:
         query = query.where(Annotation.cluster_id.in_(within))
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["cluster_id", "annotator", "labels"])
-    frame["labels"] = frame["labels"].str.lower()
+    frame["labels"] = frame["labels"].map(names).astype(object)
     frame = frame.drop_duplicates().sort_values(["cluster_id", "annotator", "labels"])
     several = frame.duplicated(["cluster_id", "annotator"], keep=False)
     joined = (

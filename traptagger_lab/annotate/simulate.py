@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from traptagger_lab.db.engine import chunks
@@ -167,8 +167,8 @@ def synthetic_survey(
     seconds = rng.integers(0, days * 86400, clusters)
     order = np.lexsort((seconds, site_of))
     site_of, seconds = site_of[order], seconds[order]
-    for site in range(sites):  # no two sequences of a camera overlap
-        where = np.flatnonzero(site_of == site)
+    for number in range(sites):  # no two sequences of a site overlap
+        where = np.flatnonzero(site_of == number)
         ends = seconds[where] + 2 * (sizes[where] - 1) + 60
         seconds[where[1:]] = np.maximum(seconds[where[1:]], np.maximum.accumulate(ends[:-1]))
     starts = begin[site_of] + seconds.astype("timedelta64[s]")
@@ -203,15 +203,15 @@ def synthetic_survey(
     image_rows: list[dict[str, Any]] = []
     box_rows: list[dict[str, Any]] = []
     for c in range(clusters):
-        site = int(site_of[c])
+        at = int(site_of[c])
         for k in range(int(sizes[c])):
-            path = f"S{site:03d}/cam{k % cameras}/IMG_{image_id:07d}.JPG"
+            path = f"S{at:03d}/cam{k % cameras}/IMG_{image_id:07d}.JPG"
             moment = (starts[c] + np.timedelta64(2 * k, "s")).item()
             image_rows.append(
                 {
                     "id": image_id,
                     "survey_id": survey.id,
-                    "camera_id": camera_ids[site][k % cameras],
+                    "camera_id": camera_ids[at][k % cameras],
                     "path": path,
                     "path_hash": f"{image_id:040x}",
                     "hash": f"{image_id:064x}",
@@ -245,6 +245,14 @@ def synthetic_survey(
             _flush(session, Detection, box_rows)
     _flush(session, Image, image_rows, bar)
     _flush(session, Detection, box_rows)
+    if session.get_bind().dialect.name == "postgresql":  # ids given: move the sequences on
+        for table in ("cluster", "image", "detection"):
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            )
 
     names = [
         f"Species {chr(65 + s // 26) if s >= 26 else ''}{chr(65 + s % 26)}" for s in range(species)

@@ -96,8 +96,8 @@ class Results:
         if across.any():  # a sequence across the window's edge: its photos inside it count
             photos = self._photos(records.loc[across, "cluster_id"].tolist())
             photos = photos.merge(
-                records.loc[across, ["cluster_id", "Station", "Species"]].drop_duplicates(),
-                on=["cluster_id", "Station", "Species"],
+                records.loc[across, ["cluster_id", "Station", "Camera", "Species", "Individual"]],
+                on=["cluster_id", "Station", "Camera"],
             )
             records = pd.concat(
                 [records[inside], photos[self._in_window(photos["DateTimeOriginal"])]],
@@ -108,10 +108,10 @@ class Results:
         return records.reset_index(drop=True)
 
     def _photos(self, clusters: list[int]) -> pd.DataFrame:
-        """Records per photo of these clusters (the tasks' exclusions applied)."""
+        """The photos of these sequences (labelled as a whole), without species."""
         frames = []
         for task in self.tasks:
-            found = camtrap.photo_records(self.lab, task, clusters, self.exclude)
+            found = camtrap.sequence_photos(self.lab, task, clusters)
             found["Station"] = self._station(task, found["Station"])
             frames.append(found)
         return pd.concat(frames, ignore_index=True)

@@ -72,7 +72,8 @@ def independent_records(
     ``min_delta_minutes`` long, overlaps another of its station and species, or
     (for ``last_independent_record``) starts within ``min_delta_minutes`` of the
     previous record; those few are replaced by their photos' records from
-    ``expand(cluster_ids)``.
+    ``expand(cluster_ids)`` (each photo once, with Station and Camera; the species
+    comes from the sequence's record).
     """
     if compared_to not in COMPARED_TO:
         raise ValueError(f"compared_to={compared_to!r}: use one of {COMPARED_TO}")
@@ -157,9 +158,9 @@ def _photos_where_needed(
         return table
     if expand is None:
         raise ValueError("sequence records need expand() to read their photos")
-    wanted = table.loc[need, ["cluster_id", *keys]]
+    wanted = table.loc[need, ["cluster_id", *keys]].drop_duplicates()
     photos = expand(sorted({int(c) for c in wanted["cluster_id"]}))
-    photos = photos.merge(wanted.drop_duplicates(), on=["cluster_id", *keys])
+    photos = photos.merge(wanted, on=["cluster_id", *[k for k in keys if k in photos.columns]])
     photos = photos[[c for c in table.columns if c in photos.columns]]
     return pd.concat([table[~need], photos], ignore_index=True)
 
@@ -395,6 +396,30 @@ def photo_records(
     return records_from_observations(observations(lab, task, wanted), exclude)
 
 
+def sequence_photos(lab: Lab, task: Any, clusters: Iterable[int]) -> pd.DataFrame:
+    """The photos of sequences labelled as a whole, as records without their species
+    (the sequence's record has it): Station, Camera, DateTimeOriginal, Directory,
+    FileName, cluster_id. A video is one record, at its first still."""
+    from traptagger_lab.results.observations import survey_images
+
+    target = task_for(lab, task)
+    images = survey_images(lab, target.survey_id, sorted({int(c) for c in clusters}))
+    images = images.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
+    images = images.assign(file=images["path"].str.split("#").str[0])
+    images = images.drop_duplicates(["file", "cluster_id"])
+    directory, name = _folder_and_name(images["file"])
+    return pd.DataFrame(
+        {
+            "Station": images["site"],
+            "Camera": images["camera"],
+            "DateTimeOriginal": images["timestamp"].astype("datetime64[ns]"),
+            "Directory": directory,
+            "FileName": name,
+            "cluster_id": images["cluster_id"],
+        }
+    ).reset_index(drop=True)
+
+
 def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
     """The records of a task's settled labels (built-in labels such as Nothing left out):
     Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
@@ -497,17 +522,18 @@ def deployments(lab: Lab, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     target = lab.survey(survey) if not isinstance(survey, Survey) else survey
     with lab.sessions() as session:
-        spans = session.execute(
-            select(
-                Site.name,
-                Camera.id,
-                func.min(func.coalesce(Image.corrected_timestamp, Image.timestamp)),
-                func.max(func.coalesce(Image.corrected_timestamp, Image.timestamp)),
+
+        def edge(how: Any) -> Any:  # one look into ix_image_camera_time per camera
+            return (
+                select(how(Image.corrected_timestamp))
+                .where(Image.camera_id == Camera.id)
+                .scalar_subquery()
             )
-            .join(Camera, Camera.id == Image.camera_id)
+
+        spans = session.execute(
+            select(Site.name, Camera.id, edge(func.min), edge(func.max))
             .join(Site, Site.id == Camera.site_id)
-            .where(Image.survey_id == target.id)
-            .group_by(Site.name, Camera.id)
+            .where(Site.survey_id == target.id)
         ).all()
         outages = session.execute(
             select(Site.name, CameraOutage.start, CameraOutage.end)

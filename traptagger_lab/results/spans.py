@@ -14,7 +14,7 @@ animal) are left to the per-photo observations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Select, func, select
@@ -48,7 +48,7 @@ def labelling_tasks(lab: Lab, task: Task) -> list[int]:
     return [task.id, *(r.id for r in reviews if (r.params or {}).get("reviews") == task.id)]
 
 
-def labelled_sequences(tasks: list[int]) -> Select[tuple[int | None]]:
+def labelled_sequences(tasks: list[int]) -> Select[Any]:
     """A query of the sequences someone gave a species (not a built-in label) in ``tasks``."""
     return (
         select(Annotation.cluster_id)
