@@ -92,7 +92,6 @@ def independent_records(
     table = table.sort_values([*keys, "DateTimeOriginal"], kind="stable")
     if remove_duplicates:
         table = table.drop_duplicates([*keys, "DateTimeOriginal"])
-    groups = table.groupby(keys, sort=False, dropna=False)
     if compared_to == "last_record":
         last = table["DateTimeLast"] if "DateTimeLast" in table.columns else None
         ends = table["DateTimeOriginal"] if last is None else last.fillna(table["DateTimeOriginal"])
@@ -101,7 +100,7 @@ def independent_records(
         out = table[keep.to_numpy()].copy()
     else:
         kept: list[int] = []
-        for _, group in groups:
+        for _, group in table.groupby(keys, sort=False, dropna=False):
             anchor = None
             for index, moment in zip(group.index, group["DateTimeOriginal"].tolist(), strict=True):
                 if anchor is None or moment - anchor >= limit:
@@ -138,10 +137,8 @@ def _photos_where_needed(
 ) -> pd.DataFrame:
     """Sequence records whose photos could be independent records themselves, replaced
     by the photos' records (see :func:`independent_records`)."""
-    spans = table["DateTimeLast"].notna()
-    if by == "site" and spans.any():
-        table = _merge_cameras(table, spans)
-        spans = table["DateTimeLast"].notna()
+    if by == "site":
+        table = _merge_cameras(table, table["DateTimeLast"].notna())
     table = table.sort_values([*keys, "DateTimeOriginal"], kind="stable")
     spans = table["DateTimeLast"].notna()
     first = table["DateTimeOriginal"]
