@@ -139,6 +139,14 @@ def _label_strings(session: Session, task_id: int, within: Select[Any] | None) -
     )
 
 
+def review_tasks(session: Session, task: Task) -> list[Task]:
+    """The review tasks that settle the task's disagreements."""
+    reviews = session.scalars(
+        select(Task).where(Task.survey_id == task.survey_id, Task.kind == "review")
+    )
+    return [r for r in reviews if (r.params or {}).get("reviews") == task.id]
+
+
 def final_labels(session: Session, task_id: int, within: Select[Any] | None = None) -> pd.DataFrame:
     """Every labelled cluster's settled labels (or those of the clusters the query
     ``within`` selects), and what settled them.
@@ -153,9 +161,7 @@ def final_labels(session: Session, task_id: int, within: Select[Any] | None = No
     wanted = int(task.params.get("annotations_per_cluster", 1))
     given = _label_strings(session, task_id, within)
     reviewed = [
-        _label_strings(session, review.id, within)
-        for review in session.scalars(select(Task).where(Task.kind == "review"))
-        if review.params.get("reviews") == task_id
+        _label_strings(session, review.id, within) for review in review_tasks(session, task)
     ]
     by_cluster = given.groupby("cluster_id", sort=True)["labels"]
     table = pd.DataFrame({"labels": by_cluster.first(), "distinct": by_cluster.nunique()})

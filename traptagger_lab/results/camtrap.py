@@ -358,28 +358,34 @@ def _folder_and_name(paths: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parts[0], parts[2]
 
 
+def _per_file(rows: pd.DataFrame, once_per: list[str], **more: str) -> pd.DataFrame:
+    """Records of rows with ``site``, ``camera``, ``timestamp``, ``path`` and ``cluster_id``:
+    one per file and ``once_per`` (a video is one record, at its first still), rows without a
+    capture time left out; ``more`` columns (name=source) come after Station and Camera."""
+    rows = rows.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
+    rows = rows.assign(file=rows["path"].str.split("#").str[0])
+    rows = rows.drop_duplicates(["file", *once_per])
+    directory, name = _folder_and_name(rows["file"])
+    return pd.DataFrame(
+        {
+            "Station": rows["site"],
+            "Camera": rows["camera"],
+            **{column: rows[source] for column, source in more.items()},
+            "DateTimeOriginal": rows["timestamp"].astype("datetime64[ns]"),
+            "Directory": directory,
+            "FileName": name,
+            "cluster_id": rows["cluster_id"],
+        }
+    ).reset_index(drop=True)
+
+
 def records_from_observations(seen: pd.DataFrame, exclude: Iterable[str] = ()) -> pd.DataFrame:
     """One record per file and species (and individual) from :func:`observations` rows:
     Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
     Built-in labels such as Nothing are left out; a video is one record, at its first still."""
     skip = {e.lower() for e in exclude}
     seen = seen[~seen["builtin"] & ~seen["species"].str.lower().isin(skip)]
-    seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
-    seen = seen.sort_values("timestamp", kind="stable")
-    seen = seen.drop_duplicates(["file", "species", "individual"])
-    directory, name = _folder_and_name(seen["file"])
-    return pd.DataFrame(
-        {
-            "Station": seen["site"],
-            "Camera": seen["camera"],
-            "Species": seen["species"],
-            "Individual": seen["individual"],
-            "DateTimeOriginal": seen["timestamp"].astype("datetime64[ns]"),
-            "Directory": directory,
-            "FileName": name,
-            "cluster_id": seen["cluster_id"],
-        }
-    ).reset_index(drop=True)
+    return _per_file(seen, ["species", "individual"], Species="species", Individual="individual")
 
 
 def photo_records(
@@ -401,20 +407,7 @@ def sequence_photos(lab: Lab, task: Any, clusters: Iterable[int]) -> pd.DataFram
 
     target = task_for(lab, task)
     images = survey_images(lab, target.survey_id, sorted({int(c) for c in clusters}))
-    images = images.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
-    images = images.assign(file=images["path"].str.split("#").str[0])
-    images = images.drop_duplicates(["file", "cluster_id"])
-    directory, name = _folder_and_name(images["file"])
-    return pd.DataFrame(
-        {
-            "Station": images["site"],
-            "Camera": images["camera"],
-            "DateTimeOriginal": images["timestamp"].astype("datetime64[ns]"),
-            "Directory": directory,
-            "FileName": name,
-            "cluster_id": images["cluster_id"],
-        }
-    ).reset_index(drop=True)
+    return _per_file(images, ["cluster_id"])
 
 
 def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
@@ -437,10 +430,11 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
     )
 
     target = task_for(lab, task)
-    per_photo = per_photo_sequences(lab, target)
-    spans = sequence_spans(lab, target)
+    tasks = labelling_tasks(lab, target)
+    per_photo = per_photo_sequences(lab, target, tasks)
+    spans = sequence_spans(lab, target, tasks)
     spans = spans[~spans["cluster_id"].isin(per_photo)]
-    settled = cluster_labels(lab, target, labelled_sequences(labelling_tasks(lab, target)))
+    settled = cluster_labels(lab, target, labelled_sequences(tasks))
     labels = pd.DataFrame(
         [(c, name) for c, names in settled.items() for name in names],
         columns=["cluster_id", "Species"],

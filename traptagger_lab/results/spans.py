@@ -41,11 +41,10 @@ SPAN_COLUMNS = ["cluster_id", "site", "camera", "first", "last", "images", "path
 
 def labelling_tasks(lab: Lab, task: Task) -> list[int]:
     """The task and the review tasks that settle its disagreements."""
+    from traptagger_lab.annotate.consensus import review_tasks
+
     with lab.sessions() as session:
-        reviews = session.scalars(
-            select(Task).where(Task.survey_id == task.survey_id, Task.kind == "review")
-        ).all()
-    return [task.id, *(r.id for r in reviews if (r.params or {}).get("reviews") == task.id)]
+        return [task.id, *(r.id for r in review_tasks(session, task))]
 
 
 def labelled_sequences(tasks: list[int]) -> Select[Any]:
@@ -64,8 +63,9 @@ def labelled_sequences(tasks: list[int]) -> Select[Any]:
     )
 
 
-def sequence_spans(lab: Lab, task: Task) -> pd.DataFrame:
-    """One row per sequence and camera with a species (not built-in) label in the task:
+def sequence_spans(lab: Lab, task: Task, tasks: list[int]) -> pd.DataFrame:
+    """One row per sequence and camera with a species (not built-in) label in ``tasks``
+    (:func:`labelling_tasks` of ``task``):
     cluster_id, site, camera, first and last capture time, images, first photo's path.
 
     The database ranks each sequence's photos from the index on (cluster, camera,
@@ -86,7 +86,7 @@ def sequence_spans(lab: Lab, task: Task) -> pd.DataFrame:
             .label("rank"),
         )
         .where(
-            Image.cluster_id.in_(labelled_sequences(labelling_tasks(lab, task))),
+            Image.cluster_id.in_(labelled_sequences(tasks)),
             Image.corrected_timestamp.is_not(None),
         )
         .subquery()
@@ -120,10 +120,10 @@ def sequence_spans(lab: Lab, task: Task) -> pd.DataFrame:
     return frame[SPAN_COLUMNS]
 
 
-def per_photo_sequences(lab: Lab, task: Task) -> set[int]:
+def per_photo_sequences(lab: Lab, task: Task, tasks: list[int]) -> set[int]:
     """Sequences whose photos carry their own labels (boxes, imports per file) or show
-    identified animals: their records come from the per-photo observations."""
-    tasks = labelling_tasks(lab, task)
+    identified animals: their records come from the per-photo observations. ``tasks``:
+    :func:`labelling_tasks` of ``task``."""
     with lab.sessions() as session:
         boxed = session.scalars(
             select(Image.cluster_id)
