@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -50,9 +51,11 @@ class Lab:
         self._client = client
         self._owns_client = False
         from traptagger_lab.annotate.api import Annotate, Tasks
+        from traptagger_lab.training.api import Training
 
         self.tasks = Tasks(self)
         self.annotate = Annotate(self)
+        self.training = Training(self)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -376,7 +379,7 @@ class Lab:
     def classify(
         self,
         survey: SurveyRef,
-        classifier: str,
+        classifier: str | None = None,
         translations: dict[str, str | None] | None = None,
         device: str = "auto",
         client: Any | None = None,
@@ -385,7 +388,9 @@ class Lab:
 
         Args:
             survey: Survey name, id or object.
-            classifier: A classifier folder (``classifier.pt``/``model.pt`` + ``label_index.json``).
+            classifier: A classifier folder (``classifier.pt``/``model.pt`` + ``label_index.json``),
+                or the name of a classifier registered with ``lab.training.register``;
+                default: the survey's registered classifier.
             translations: Classifier label -> task label (None drops it),
                 e.g. ``{"gazelle_thomsons": "Gazelle"}``.
             device: ``auto`` (GPU when present), ``cpu`` or ``cuda``.
@@ -400,9 +405,18 @@ class Lab:
         from traptagger_lab.detect.run import pick_device
 
         row = self.survey(survey)
+        chosen = classifier or (row.settings or {}).get("classifier")
+        if not chosen:
+            raise ConfigurationError(
+                f"survey {row.name!r} has no registered classifier: give a classifier folder "
+                "or register one (lab.training.register)"
+            )
+        folder = Path(chosen).expanduser()
+        if not folder.is_dir():
+            folder = self.training.local_folder(chosen)
         source = row.source or ""
         params = ClassifyParams(
-            spec=load_spec(classifier),
+            spec=load_spec(folder),
             source=Source(source, self.settings.fsspec_options(source)),
             store=self.store,
             device=pick_device(device),

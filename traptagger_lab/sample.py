@@ -7,14 +7,16 @@ and GPS, one short video, and the problem files that real surveys contain: a
 zero-byte file, a truncated JPEG, a text file named ``.JPG``, a photo with no
 EXIF, a duplicate with edited EXIF, and a photo outside any site folder.
 
-``sample_truth.csv`` at the root lists what each generated photo shows, so
-later stages (detection, annotation, results) can be checked against it.
+``sample_truth.csv`` at the root lists what each generated photo shows (species,
+count, and each animal's normalised ``[x, y, w, h]`` box), so later stages
+(detection, annotation, results, classifier training) can be checked against it.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -147,6 +149,22 @@ def _animal(
             )
 
 
+def animal_box(
+    species: str, cx: float, cy: float, facing: int, width: int, height: int
+) -> tuple[float, float, float, float]:
+    """The normalised ``(x, y, w, h)`` box around an animal :func:`_animal` draws (clipped)."""
+    _, share, _ = SPECIES[species]
+    body_w = share * width
+    body_h = body_w * 0.5
+    left, top = cx - body_w / 2, cy - body_h / 2
+    head_x = left + body_w if facing > 0 else left
+    x0 = max(0.0, min(left, head_x - body_h * 0.35))
+    x1 = min(float(width), max(left + body_w, head_x + body_h * 0.35))
+    y0 = max(0.0, top - body_h * 0.45)
+    y1 = min(float(height), cy + body_h * 0.9)
+    return (x0 / width, y0 / height, max(0.0, x1 - x0) / width, max(0.0, y1 - y0) / height)
+
+
 def _data_strip(image: Image.Image, when: dt.datetime, camera: str) -> None:
     draw = ImageDraw.Draw(image)
     strip = max(16, image.height // 30)
@@ -248,6 +266,10 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
                     relative = f"{site}/{camera}/IMG_{number:04d}.JPG"
                     (root / relative).write_bytes(_jpeg(image, _exif(stamp, latlon)))
                     survey.photos.append(relative)
+                    boxes = [
+                        [round(v, 5) for v in animal_box(*a, spec.width, spec.height)]
+                        for a in animals
+                    ]
                     truth.append(
                         {
                             "path": relative,
@@ -257,6 +279,7 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
                             "burst": survey.bursts,
                             "species": species if herd else "none",
                             "count": herd,
+                            "boxes": json.dumps(boxes),
                         }
                     )
                     number += 1
@@ -273,7 +296,16 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
         survey.videos.append(relative)
     with (root / "sample_truth.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(
-            handle, fieldnames=["path", "site", "camera", "timestamp", "burst", "species", "count"]
+            handle, fieldnames=[
+                "path",
+                "site",
+                "camera",
+                "timestamp",
+                "burst",
+                "species",
+                "count",
+                "boxes",
+            ]
         )
         writer.writeheader()
         writer.writerows(truth)

@@ -3,8 +3,9 @@
 A classifier is a folder with ``classifier.pt`` (or TrapTagger's ``model.pt``), a
 TorchScript network taking ``N x 3 x S x S`` ImageNet-normalised crops;
 ``label_index.json`` (class index -> label, as a mapping or a list); and
-optionally ``classifier.json`` with ``image_size``, ``mean``, ``std`` and
-per-label ``thresholds``. TrapTagger's EfficientNet-B1 (240 px) loads as is.
+optionally ``classifier.json`` with ``image_size``, ``mean``, ``std``,
+per-label ``thresholds`` and ``crop_pad`` (the padding its training crops had).
+TrapTagger's EfficientNet-B1 (240 px) loads as is.
 """
 
 from __future__ import annotations
@@ -32,24 +33,31 @@ class ClassifierSpec:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     thresholds: dict[str, float] = field(default_factory=dict)
+    crop_pad: float = 0.0
 
 
-def _labels(path: Path) -> tuple[str, ...]:
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputFileError(str(path), f"cannot read the label index: {exc}") from exc
+def parse_label_index(raw: Any, where: str) -> tuple[str, ...]:
+    """Labels by class index from a label index's JSON value (a list, or index -> label)."""
     if isinstance(raw, list):
         return tuple(str(v) for v in raw)
     if isinstance(raw, dict):
         try:
             indexed = {int(k): str(v) for k, v in raw.items()}
         except ValueError as exc:
-            raise InputFileError(str(path), "keys must be class indices 0..N-1") from exc
+            raise InputFileError(where, "keys must be class indices 0..N-1") from exc
         if sorted(indexed) != list(range(len(indexed))):
-            raise InputFileError(str(path), "class indices must run 0..N-1 without gaps")
+            raise InputFileError(where, "class indices must run 0..N-1 without gaps")
         return tuple(indexed[i] for i in range(len(indexed)))
-    raise InputFileError(str(path), "expected a list of labels or an index -> label mapping")
+    raise InputFileError(where, "expected a list of labels or an index -> label mapping")
+
+
+def read_label_index(path: Path) -> tuple[str, ...]:
+    """The labels of a ``label_index.json`` file, by class index."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputFileError(str(path), f"cannot read the label index: {exc}") from exc
+    return parse_label_index(raw, str(path))
 
 
 def load_spec(folder: str | Path) -> ClassifierSpec:
@@ -62,7 +70,7 @@ def load_spec(folder: str | Path) -> ClassifierSpec:
     weights = next((root / n for n in WEIGHT_FILES if (root / n).is_file()), None)
     if weights is None:
         raise ConfigurationError(f"{root}: no {' or '.join(WEIGHT_FILES)} found")
-    labels = _labels(root / "label_index.json")
+    labels = read_label_index(root / "label_index.json")
     meta: dict[str, Any] = {}
     if (root / "classifier.json").is_file():
         meta = json.loads((root / "classifier.json").read_text())
@@ -79,6 +87,7 @@ def load_spec(folder: str | Path) -> ClassifierSpec:
         mean=tuple(meta.get("mean", IMAGENET_MEAN)),
         std=tuple(meta.get("std", IMAGENET_STD)),
         thresholds={str(k): float(v) for k, v in meta.get("thresholds", {}).items()},
+        crop_pad=float(meta.get("crop_pad", 0.0)),
     )
 
 

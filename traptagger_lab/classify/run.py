@@ -84,7 +84,7 @@ def classify_pictures(params: ClassifyParams, jobs: list[CropJob]) -> list[tuple
             continue  # detection already recorded why this picture is unreadable
         for detection_id, x, y, w, h in job.boxes:
             ids.append(detection_id)
-            crops.append(square_crop(picture, x, y, w, h, pad=0.0))
+            crops.append(square_crop(picture, x, y, w, h, pad=params.spec.crop_pad))
     labels = classify_crops(network, params.spec, crops, params.device)
     return [(d, label, score) for d, (label, score) in zip(ids, labels, strict=True)]
 

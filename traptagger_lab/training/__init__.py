@@ -1,0 +1,1 @@
+"""Species-classifier training: crops, training CSV, label translation, training, evaluation."""
