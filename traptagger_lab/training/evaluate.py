@@ -104,11 +104,12 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         """The numbers a model card keeps."""
         per_class = self.per_class()
+        f1 = per_class["f1"].dropna()
         return {
             "split": self.split,
             "crops": len(self.truth),
             "accuracy": self.accuracy,
-            "macro_f1": float(np.nanmean(per_class["f1"])) if len(per_class) else float("nan"),
+            "macro_f1": float(f1.mean()) if len(f1) else float("nan"),
             "top_k": {str(k): v for k, v in self.top_k().items()},
             "expected_calibration_error": self.expected_calibration_error(),
             "per_class": {

@@ -254,7 +254,7 @@ def _run_epoch(
                 scaler.update()
             else:
                 answers.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-            total += float(loss) * len(targets)
+            total += float(loss.detach()) * len(targets)
             right += int((logits.argmax(dim=1) == targets).sum())
             seen += len(targets)
     stacked = np.concatenate(answers) if answers else np.zeros((0, 0))
