@@ -90,9 +90,7 @@ site_counts = st.lists(
 def test_every_site_gets_one_split_and_no_split_is_left_empty(
     rows: list[tuple[int, str, int]], seed: int
 ) -> None:
-    counts = pd.DataFrame(
-        [{"site": f"S/{s}", "label": label, "n": n} for s, label, n in rows]
-    )
+    counts = pd.DataFrame([{"site": f"S/{s}", "label": label, "n": n} for s, label, n in rows])
     chosen = split_by_site(counts, seed=seed)
     assert set(chosen) == set(counts["site"])  # each site once: it cannot leak
     assert set(chosen.values()) <= {"train", "val", "test"}

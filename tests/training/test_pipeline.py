@@ -43,7 +43,9 @@ def test_crops_from_an_annotated_survey(
     built: tuple[Any, Any, TrainingSet], training_survey: SampleSurvey
 ) -> None:
     lab, task, data = built
-    animals = [(row["path"], row["species"]) for row in truth(training_survey) for _ in row["boxes"]]
+    animals = [
+        (row["path"], row["species"]) for row in truth(training_survey) for _ in row["boxes"]
+    ]
     assert len(data.table) == len(animals)  # one crop per true animal box
     assert sorted(data.table["label"]) == sorted(species for _, species in animals)
     assert data.classes == sorted(SPECIES)  # labels are matched ignoring case
@@ -92,7 +94,9 @@ def test_train_evaluate_register_and_classify(built: tuple[Any, Any, TrainingSet
     assert 0 <= test["accuracy"] <= 1
     assert set(test["per_class"]) == set(data.classes)
     assert set(test["top_k"]) == {"1", "3", "5"}
-    assert test["top_k"]["5"] == pytest.approx(1.0)  # five classes: the truth is always in the top 5
+    assert test["top_k"]["5"] == pytest.approx(
+        1.0
+    )  # five classes: the truth is always in the top 5
     assert set(card["metrics"]["val"]["per_site"]) == {
         f"S/{s}" for s in data.table.loc[data.table["split"] == "val", "site"]
     }
@@ -129,7 +133,9 @@ def test_training_resumes_from_its_checkpoint(built: tuple[Any, Any, TrainingSet
     with pytest.raises(KeyboardInterrupt):
         fit(data.store, out, config, "resumed", "cpu", True, stop_after_first)
     assert out.exists("checkpoint.pt") and not out.exists("classifier.pt")
-    card = fit(data.store, out, config, "resumed", "cpu", True, lambda row: seen.append(row["epoch"]))
+    card = fit(
+        data.store, out, config, "resumed", "cpu", True, lambda row: seen.append(row["epoch"])
+    )
     assert seen == [1, 2, 3]  # epoch 1 was not trained again
     assert card["training"]["resumed_from"] == 1
     assert card["training"]["epochs_run"] == 3

@@ -1,0 +1,181 @@
+"""Training sets from external data: a LILA-style CSV and COCO Camera Traps JSON, cropped on a
+Dask LocalCluster, with detection first where only image-level labels are given."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.training.conftest import TRAINING_SPEC, truth
+from traptagger_lab.errors import InputFileError
+from traptagger_lab.sample import SampleSurvey
+from traptagger_lab.training.sources import from_coco, from_csv
+
+pytestmark = [pytest.mark.training, pytest.mark.slow]
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "species", "site", "x", "y", "w", "h"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_csv_rows_that_cannot_be_used_are_reported_by_row(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    _write_csv(
+        path,
+        [
+            {
+                "path": "a.jpg",
+                "species": "Zebra",
+                "site": "S1",
+                "x": 0.1,
+                "y": 0.1,
+                "w": 0.2,
+                "h": 0.2,
+            },
+            {"path": "b.jpg", "species": "", "site": "S1"},
+            {
+                "path": "c.jpg",
+                "species": "Zebra",
+                "site": "S1",
+                "x": 1.5,
+                "y": 0,
+                "w": 0.1,
+                "h": 0.1,
+            },
+            {"path": "/abs/d.jpg", "species": "Impala", "site": "S2"},
+        ],
+    )
+    examples, problems = from_csv(path, image_root="s3://bucket/photos")
+    assert [(p.origin, p.reason) for p in problems] == [
+        (f"{path}, row 3", "empty label"),
+        (f"{path}, row 4", "bad box: box [1.5, 0.0, 0.1, 0.1] is not normalised x, y, w, h in 0-1"),
+    ]
+    assert [(e.root, e.image, e.box) for e in examples] == [
+        ("s3://bucket/photos", "a.jpg", (0.1, 0.1, 0.2, 0.2)),
+        ("", "/abs/d.jpg", None),  # no box: the detector will look
+    ]
+    (tmp_path / "no_site.csv").write_text("path,species\na.jpg,Zebra\n")
+    with pytest.raises(InputFileError, match="no_site.csv: no site column"):
+        from_csv(tmp_path / "no_site.csv")
+    with pytest.raises(InputFileError, match="no such file"):
+        from_csv(tmp_path / "missing.csv")
+    (tmp_path / "bad.json").write_text('{"images": []}')
+    with pytest.raises(InputFileError, match="needs images, annotations and categories"):
+        from_coco(tmp_path / "bad.json")
+
+
+@pytest.mark.dask
+def test_csv_and_coco_sets_with_detection_first(
+    training_survey: SampleSurvey,
+    lab_factory: Any,
+    dask_client: Any,
+    random_detector: Path,
+    tmp_path: Path,
+) -> None:
+    rows = [r for r in truth(training_survey) if r["boxes"]]
+    width, height = TRAINING_SPEC.width, TRAINING_SPEC.height
+    boxed = rows[:12]
+    csv_rows = [
+        {"path": r["path"], "species": r["species"], "site": r["site"], **dict(zip("xywh", b))}
+        for r in boxed
+        for b in r["boxes"][:1]
+    ]
+    csv_rows.append({"path": "Site01/CamA/MISSING.JPG", "species": "zebra", "site": "Site01",
+                     "x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2})  # fmt: skip
+    csv_path = tmp_path / "external.csv"
+    _write_csv(csv_path, csv_rows)
+
+    image_level = rows[12:16]
+    coco = {
+        "info": {"description": "coco-set"},
+        "images": [
+            {
+                "id": i,
+                "file_name": r["path"],
+                "location": r["site"],
+                "width": width,
+                "height": height,
+            }
+            for i, r in enumerate(boxed + image_level)
+        ],
+        "categories": [
+            {"id": 1, "name": "Impala"},
+            {"id": 2, "name": "empty"},
+            {"id": 3, "name": "x"},
+        ]
+        + [
+            {"id": 10 + i, "name": s}
+            for i, s in enumerate(["zebra", "warthog", "elephant", "hyaena"])
+        ],
+        "annotations": [],
+    }
+    category = {c["name"].lower(): c["id"] for c in coco["categories"]}
+    for i, r in enumerate(boxed):
+        x, y, w, h = r["boxes"][0]
+        coco["annotations"].append(
+            {
+                "id": f"b{i}",
+                "image_id": i,
+                "category_id": category[r["species"]],
+                "bbox": [x * width, y * height, w * width, h * height],
+            }  # fmt: skip
+        )
+    for i, r in enumerate(image_level, start=len(boxed)):
+        coco["annotations"].append(
+            {"id": f"i{i}", "image_id": i, "category_id": category[r["species"]]}
+        )
+    coco["annotations"].append({"id": "bad", "image_id": 999, "category_id": 1})
+    coco_path = tmp_path / "coco.json"
+    coco_path.write_text(json.dumps(coco))
+
+    lab = lab_factory()
+    data = lab.training.crops(
+        "external",
+        csv=[csv_path],
+        coco=[coco_path],
+        image_root=str(training_survey.root),
+        size=48,
+        detector=str(random_detector),
+        detection_threshold=0.05,
+        client=dask_client,
+        split={"train": 0.5, "val": 0.25, "test": 0.25},
+    )
+    problems = dict(zip(data.problems["origin"], data.problems["reason"], strict=True))
+    assert problems[f"{csv_path}, row {len(csv_rows) + 1}"] == "photo not found"
+    assert problems[f"{coco_path}, annotation bad"] == "unknown image_id 999"
+    from_csv_set = data.table[data.table["survey"] == "external"]
+    assert len(from_csv_set) == len(boxed)
+    from_coco_boxes = data.table[
+        (data.table["survey"] == "coco-set") & data.table["origin"].str.contains("annotation b")
+    ]
+    assert len(from_coco_boxes) == len(boxed)
+    # a COCO box in pixels crops what the same box, normalised, crops from the CSV
+    for one, other in zip(
+        from_csv_set.sort_values("image")["crop"], from_coco_boxes.sort_values("image")["crop"]
+    ):
+        a = np.asarray(Image.open(io.BytesIO(data.store.get(one))), dtype=float)
+        b = np.asarray(Image.open(io.BytesIO(data.store.get(other))), dtype=float)
+        assert np.abs(a - b).mean() < 3
+    # every image-level label became crops of the detector's boxes, or a reason why not
+    detected = 0
+    for i in range(len(boxed), len(boxed) + len(image_level)):
+        origin = f"{coco_path}, annotation i{i}"
+        crops = data.table[data.table["origin"] == origin]
+        assert len(crops) or problems.get(origin) == "the detector found no animal"
+        assert crops[["x", "y", "w", "h"]].notna().all().all()
+        detected += len(crops)
+    assert detected > 0  # (the random detector answers a dozen low-score boxes a photo)
+    # sites of the two data sets are different places: split as data set/site
+    keys = data.table["survey"] + "/" + data.table["site"]
+    assert (data.table.groupby(keys)["split"].nunique() == 1).all()
+    assert data.table["split"].isin(["train", "val", "test"]).all()
