@@ -239,8 +239,12 @@ def detect(
 def classify(
     survey: SurveyName,
     classifier: Annotated[
-        Path, typer.Option(help="Classifier folder: classifier.pt or model.pt, label_index.json.")
-    ],
+        str | None,
+        typer.Option(
+            help="Classifier folder (classifier.pt or model.pt, label_index.json) or a "
+            "registered classifier; default: the survey's registered one."
+        ),
+    ] = None,
     translations: Annotated[
         Path | None,
         typer.Option(help="JSON mapping classifier label -> task label (null drops a label)."),
@@ -252,7 +256,7 @@ def classify(
     try:
         mapping = json.loads(translations.read_text()) if translations else None
         with _open(workspace) as lab:
-            report = lab.classify(survey, str(classifier), mapping, device=device)
+            report = lab.classify(survey, classifier, mapping, device=device)
     except (TrapTaggerError, json.JSONDecodeError) as exc:
         _fail(exc)
     typer.echo(json.dumps(vars(report), indent=2))
@@ -580,6 +584,114 @@ def demo(
     except TrapTaggerError as exc:
         _fail(exc)
     typer.echo(json.dumps(summary, indent=2, default=str))
+
+
+train_app = typer.Typer(
+    help="Train a species classifier: build crops, train, register it for surveys.",
+    no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("crops")
+def train_crops(
+    name: Annotated[str, typer.Argument(help="Name of the training set.")],
+    task: Annotated[
+        list[str] | None, typer.Option(help="A survey (its species task) or task; repeatable.")
+    ] = None,
+    csv: Annotated[
+        list[Path] | None, typer.Option(help="CSV of photo path/URL, species, site; repeatable.")
+    ] = None,
+    coco: Annotated[
+        list[Path] | None, typer.Option(help="COCO Camera Traps JSON; repeatable.")
+    ] = None,
+    image_root: Annotated[
+        str | None, typer.Option(help="Where relative CSV/COCO paths start.")
+    ] = None,
+    label_spec: Annotated[Path | None, typer.Option(help="label_spec.json.")] = None,
+    size: Annotated[int, typer.Option(help="Crop size in pixels.")] = 256,
+    detector: Annotated[
+        str, typer.Option(help="Detector for labels without boxes ('none' to skip them).")
+    ] = "default",
+    workspace: Workspace = None,
+) -> None:
+    """Build (or bring up to date) a training set: crops, classification_ds.csv, label files."""
+    try:
+        with _open(workspace) as lab:
+            data = lab.training.crops(
+                name,
+                tasks=task or [],
+                csv=csv or [],
+                coco=coco or [],
+                image_root=image_root,
+                label_spec=label_spec,
+                size=size,
+                detector=None if detector == "none" else detector,
+            )
+            typer.echo(repr(data))
+            typer.echo(data.balance.to_string())
+            for warning in data.warnings():
+                typer.echo(f"warning: {warning}")
+            for problem in data.problems.head(10).itertuples(index=False):
+                typer.echo(f"skipped {problem.origin}: {problem.reason}")
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@train_app.command("fit")
+def train_fit(
+    name: Annotated[str, typer.Argument(help="Name of the classifier.")],
+    data: Annotated[str, typer.Option(help="Training set name (or folder URL).")],
+    arch: Annotated[str, typer.Option(help="torchvision architecture.")] = "efficientnet_b0",
+    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 30,
+    image_size: Annotated[int, typer.Option(help="Network input size.")] = 224,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.")] = 32,
+    pretrained: Annotated[
+        Path | None, typer.Option(help="Local ImageNet weights for the architecture.")
+    ] = None,
+    on: Annotated[str, typer.Option(help="local, or cluster (a Dask worker).")] = "local",
+    device: Annotated[str, typer.Option(help="auto (GPU when present), cpu or cuda.")] = "auto",
+    fresh: Annotated[bool, typer.Option(help="Ignore an existing checkpoint.")] = False,
+    workspace: Workspace = None,
+) -> None:
+    """Train (or resume training) a classifier on a training set; prints its test metrics."""
+    try:
+        with _open(workspace) as lab:
+            model = lab.training.train(
+                data,
+                name,
+                arch=arch,
+                epochs=epochs,
+                image_size=image_size,
+                batch_size=batch_size,
+                pretrained=str(pretrained) if pretrained else None,
+                on=on,
+                device=device,
+                resume=not fresh,
+            )
+            typer.echo(repr(model))
+            if "test" in model.card["metrics"]:
+                typer.echo(model.metrics("test").round(3).to_string())
+    except TrapTaggerError as exc:
+        _fail(exc)
+
+
+@train_app.command("register")
+def train_register(
+    name: Annotated[str, typer.Argument(help="Name of the trained classifier.")],
+    survey: Annotated[
+        list[str] | None, typer.Option(help="Survey to use it by default ('all'); repeatable.")
+    ] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Make a trained classifier available to the surveys (``classify`` then needs no folder)."""
+    try:
+        with _open(workspace) as lab:
+            chosen: Any = "all" if survey == ["all"] else (survey or [])
+            lab.training.register(name, surveys=chosen)
+            typer.echo(lab.training.classifiers().to_string(index=False))
+    except TrapTaggerError as exc:
+        _fail(exc)
 
 
 def main() -> None:

@@ -296,7 +296,8 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
         survey.videos.append(relative)
     with (root / "sample_truth.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(
-            handle, fieldnames=[
+            handle,
+            fieldnames=[
                 "path",
                 "site",
                 "camera",
@@ -305,7 +306,7 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
                 "species",
                 "count",
                 "boxes",
-            ]
+            ],
         )
         writer.writeheader()
         writer.writerows(truth)

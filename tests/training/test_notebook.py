@@ -37,7 +37,10 @@ def test_train_classifier_notebook(
     monkeypatch.setenv("TRAPTAGGER_TRAIN_EPOCHS", "2")
     notebook = nbformat.read(REPO / "notebooks/train_classifier.ipynb", as_version=4)
     NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook,
+        timeout=300,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
 
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]

@@ -213,3 +213,31 @@ def test_bad_training_sets_are_named(built: tuple[Any, Any, TrainingSet], tmp_pa
         lab.training.train(data, "bad", arch="resnet_9000", plot=False)
     with pytest.raises(ConfigurationError, match="at least one of tasks, csv or coco"):
         lab.training.crops("empty")
+
+
+def test_the_command_line_trains_registers_and_classifies(
+    built: tuple[Any, Any, TrainingSet], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from traptagger_lab.cli import app
+
+    lab, _, _ = built
+    monkeypatch.setenv("TRAPTAGGER_DASK_SCHEDULER", "sync")
+    workspace = ["--workspace", str(lab.settings.workspace)]
+    runner = CliRunner()
+    fit_args = ["--data", "savanna", "--arch", "mobilenet_v3_small", "--epochs", "1"]
+    fit_args += ["--image-size", "64", "--batch-size", "16", "--device", "cpu"]
+    trained = runner.invoke(app, ["train", "fit", "cli-model", *fit_args, *workspace])
+    assert trained.exit_code == 0, trained.output
+    assert "TrainedClassifier('cli-model', 5 classes" in trained.output
+    assert "precision" in trained.output
+    registered = runner.invoke(app, ["train", "register", "cli-model", "--survey", "S", *workspace])
+    assert registered.exit_code == 0, registered.output
+    assert "cli-model" in registered.output
+    classified = runner.invoke(app, ["classify", "S", "--device", "cpu", *workspace])
+    assert classified.exit_code == 0, classified.output
+    assert '"classifier": "cli-model"' in classified.output
+    missing = runner.invoke(app, ["train", "crops", "x", "--csv", "nowhere.csv", *workspace])
+    assert missing.exit_code == 1
+    assert "nowhere.csv: no such file" in missing.output
