@@ -54,7 +54,7 @@ def test_bad_label_specs_are_explained(tmp_path: Path) -> None:
         spec_from_dict({"unlisted": "maybe"})
     path = tmp_path / "label_spec.json"
     path.write_text("{not json")
-    with pytest.raises(InputFileError, match="label_spec.json: not a readable JSON"):
+    with pytest.raises(InputFileError, match=r"label_spec\.json: not a readable JSON"):
         read_spec(path)
     with pytest.raises(InputFileError, match="no such file"):
         read_spec(tmp_path / "missing.json")
@@ -145,7 +145,8 @@ def test_metrics_of_known_answers() -> None:
     evaluation = _evaluation()
     assert evaluation.accuracy == pytest.approx(4 / 6)
     confusion = evaluation.confusion()
-    assert confusion.loc["a", "b"] == 1 and confusion.loc["b", "a"] == 1
+    assert confusion.loc["a", "b"] == 1
+    assert confusion.loc["b", "a"] == 1
     per_class = evaluation.per_class()
     assert per_class.loc["a", "precision"] == pytest.approx(2 / 3)
     assert per_class.loc["a", "recall"] == pytest.approx(2 / 3)
@@ -153,7 +154,8 @@ def test_metrics_of_known_answers() -> None:
     assert per_class.loc["c", "support"] == 1
     assert evaluation.top_k((1, 2, 5)) == {1: pytest.approx(4 / 6), 2: 1.0, 3: 1.0}
     sites = evaluation.per_site()
-    assert sites.loc["S/1", "accuracy"] == 1.0 and sites.loc["S/2", "crops"] == 3
+    assert sites.loc["S/1", "accuracy"] == 1.0
+    assert sites.loc["S/2", "crops"] == 3
     table = evaluation.reliability(bins=2)
     assert table["crops"].sum() == 6
     assert evaluation.expected_calibration_error(bins=1) == pytest.approx(

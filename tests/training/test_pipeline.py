@@ -77,7 +77,8 @@ def test_crops_from_an_annotated_survey(
         detector=None,
         label_spec={"labels": {"antelope": ["impala"]}, "drop": ["hyaena"]},
     )
-    assert "antelope" in grouped.classes and "hyaena" not in grouped.classes
+    assert "antelope" in grouped.classes
+    assert "hyaena" not in grouped.classes
     assert "impala" not in grouped.classes
     assert grouped.left_out.set_index("label").loc["Hyaena", "why"] == "dropped by the label spec"
 
@@ -132,7 +133,8 @@ def test_training_resumes_from_its_checkpoint(built: tuple[Any, Any, TrainingSet
     config = TrainConfig(epochs=3, **QUICK)
     with pytest.raises(KeyboardInterrupt):
         fit(data.store, out, config, "resumed", "cpu", True, stop_after_first)
-    assert out.exists("checkpoint.pt") and not out.exists("classifier.pt")
+    assert out.exists("checkpoint.pt")
+    assert not out.exists("classifier.pt")
     card = fit(
         data.store, out, config, "resumed", "cpu", True, lambda row: seen.append(row["epoch"])
     )
@@ -204,7 +206,7 @@ def test_bad_training_sets_are_named(built: tuple[Any, Any, TrainingSet], tmp_pa
     missing = data.table.copy()
     missing.loc[missing["split"] == "train", "crop"] = "crops/gone.jpg"
     broken.put("classification_ds.csv", missing.to_csv(index=False).encode())
-    with pytest.raises(InputFileError, match="gone.jpg: crop is missing"):
+    with pytest.raises(InputFileError, match=r"gone\.jpg: crop is missing"):
         fit(broken, BlobStore(str(tmp_path / "out2")), TrainConfig(**QUICK), "x", "cpu")
 
     with pytest.raises(InputFileError, match="no such file"):

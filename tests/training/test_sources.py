@@ -65,7 +65,7 @@ def test_csv_rows_that_cannot_be_used_are_reported_by_row(tmp_path: Path) -> Non
         ("", "/abs/d.jpg", None),  # no box: the detector will look
     ]
     (tmp_path / "no_site.csv").write_text("path,species\na.jpg,Zebra\n")
-    with pytest.raises(InputFileError, match="no_site.csv: no site column"):
+    with pytest.raises(InputFileError, match=r"no_site\.csv: no site column"):
         from_csv(tmp_path / "no_site.csv")
     with pytest.raises(InputFileError, match="no such file"):
         from_csv(tmp_path / "missing.csv")
@@ -86,7 +86,12 @@ def test_csv_and_coco_sets_with_detection_first(
     width, height = TRAINING_SPEC.width, TRAINING_SPEC.height
     boxed = rows[:12]
     csv_rows = [
-        {"path": r["path"], "species": r["species"], "site": r["site"], **dict(zip("xywh", b))}
+        {
+            "path": r["path"],
+            "species": r["species"],
+            "site": r["site"],
+            **dict(zip("xywh", b, strict=True)),
+        }
         for r in boxed
         for b in r["boxes"][:1]
     ]
@@ -128,7 +133,7 @@ def test_csv_and_coco_sets_with_detection_first(
                 "image_id": i,
                 "category_id": category[r["species"]],
                 "bbox": [x * width, y * height, w * width, h * height],
-            }  # fmt: skip
+            }
         )
     for i, r in enumerate(image_level, start=len(boxed)):
         coco["annotations"].append(
@@ -160,7 +165,7 @@ def test_csv_and_coco_sets_with_detection_first(
     ]
     assert len(from_coco_boxes) == len(boxed)
     # a COCO box in pixels crops what the same box, normalised, crops from the CSV
-    for one, other in zip(
+    for one, other in zip(  # noqa: B905 (same length, asserted above)
         from_csv_set.sort_values("image")["crop"], from_coco_boxes.sort_values("image")["crop"]
     ):
         a = np.asarray(Image.open(io.BytesIO(data.store.get(one))), dtype=float)
