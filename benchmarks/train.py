@@ -82,12 +82,13 @@ def main() -> None:
     baseline = float((test["label"] == majority).mean())
     card = model.card
     accuracy = card["metrics"]["test"]["accuracy"]
+    rate = card["training"]["epochs_run"] * len(train_rows) / seconds
     print(repr(data))
     print(data.balance.to_string())
     print(
         f"training: {card['training']['epochs_run']} epochs of {len(train_rows)} crops in "
         f"{seconds:.1f} s on {card['training']['device']} "
-        f"({card['training']['epochs_run'] * len(train_rows) / seconds:.0f} crops/s, incl. evaluation)"
+        f"({rate:.0f} crops/s, evaluation included)"
     )
     print(f"test accuracy {accuracy:.1%} vs always-{majority!r} baseline {baseline:.1%}")
     print(f"macro F1 {card['metrics']['test']['macro_f1']:.3f}; folder {model.path}")

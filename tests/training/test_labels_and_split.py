@@ -174,3 +174,44 @@ def test_thresholds_reach_the_asked_precision() -> None:
     # b: answers 0.8 (right), 0.5 (wrong): 100% at 0.8
     assert found["b"] == pytest.approx(0.8)
     assert found["c"] == pytest.approx(0.7)
+
+
+def test_photos_are_decoded_smaller_only_when_every_crop_keeps_its_size(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from traptagger_lab.storage import BlobStore
+    from traptagger_lab.training.crops import CropParams, PhotoCrops, cut_crops, draft_reduction
+
+    assert draft_reduction([(0, 0, 0.5, 0.5)], 4000, 3000, 256) == 4  # 2000 px: 1/4 is 500
+    assert draft_reduction([(0, 0, 0.5, 0.5), (0, 0, 0.05, 0.05)], 4000, 3000, 256) == 1
+    assert draft_reduction([(0, 0, 1, 1)], 8000, 6000, 64) == 8  # JPEG's smallest scale
+    assert draft_reduction([], 4000, 3000, 256) == 1
+
+    y, x = np.indices((1500, 2000)) / 60.0
+    bands = [np.sin(x), np.cos(y), np.sin(x + y)]
+    photo = Image.fromarray(np.stack([(127 + 120 * b) for b in bands], axis=-1).astype(np.uint8))
+    buffer = BytesIO()
+    photo.save(buffer, "JPEG", quality=92)
+    (tmp_path / "big.jpg").write_bytes(buffer.getvalue())
+    store = BlobStore(str(tmp_path / "out"))
+    params = CropParams(out=store, store=store, options={}, size=128)
+    box = (0.2, 0.2, 0.5, 0.5)  # 1000 px wide: decoded at 1/4
+    pixel_box = (400.0, 300.0, 1000.0, 750.0)  # the same box in pixels
+    statuses = cut_crops(
+        params,
+        [
+            PhotoCrops(
+                str(tmp_path), "big.jpg", None, (("a.jpg", box, False), ("b.jpg", pixel_box, True))
+            )
+        ],
+    )
+    assert statuses == [("a.jpg", "written"), ("b.jpg", "written")]
+    from traptagger_lab.detect.crops import square_crop
+
+    full = np.asarray(square_crop(photo, *box, pad=0.0).resize((128, 128)), dtype=float)
+    for key in ("a.jpg", "b.jpg"):
+        drafted = np.asarray(Image.open(BytesIO(store.get(key))), dtype=float)
+        assert drafted.shape == (128, 128, 3)
+        assert np.abs(drafted - full).mean() < 4  # the same picture, within JPEG noise

@@ -77,6 +77,25 @@ def read_photo(params: CropParams, photo: PhotoCrops) -> bytes:
     return source.read(relative)
 
 
+def normalised(box: Box, pixels: bool, width: int, height: int) -> Box:
+    """A box as shares of the photo (COCO boxes come in pixels)."""
+    if not pixels:
+        return box
+    return (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+
+
+def draft_reduction(boxes: Sequence[Box], width: int, height: int, size: int) -> int:
+    """The largest JPEG decode reduction (1, 2, 4 or 8) that leaves every square crop at
+    least ``size`` pixels wide, so it is only ever scaled down."""
+    if not boxes:
+        return 1
+    smallest = min(max(w * width, h * height) for _, _, w, h in boxes)
+    reduction = 1
+    while reduction < 8 and smallest / (reduction * 2) >= size:
+        reduction *= 2
+    return reduction
+
+
 def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[str, str]]:
     """Cut and store the missing crops of each photo (runs on a worker).
 
@@ -92,6 +111,11 @@ def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[st
             continue
         try:
             with PILImage.open(BytesIO(read_photo(params, photo))) as opened:
+                width, height = opened.size
+                boxes = [normalised(box, pixels, width, height) for _, box, pixels in todo]
+                reduce = draft_reduction(boxes, width, height, params.size)
+                if reduce > 1:  # decode JPEGs at 1/2, 1/4 or 1/8 scale: crops keep their size
+                    opened.draft("RGB", (-(-width // reduce), -(-height // reduce)))
                 picture = opened.convert("RGB")
         except FileNotFoundError:
             done.extend((key, "photo not found") for key, _, _ in todo)
@@ -99,13 +123,7 @@ def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[st
         except (OSError, ValueError, SyntaxError) as exc:
             done.extend((key, f"cannot read photo: {exc}") for key, _, _ in todo)
             continue
-        width, height = picture.size
-        for key, box, pixels in todo:
-            x, y, w, h = (
-                (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
-                if pixels
-                else box
-            )
+        for (key, _, _), (x, y, w, h) in zip(todo, boxes, strict=True):
             crop = square_crop(picture, x, y, w, h, pad=params.pad)
             crop = crop.resize((params.size, params.size), PILImage.Resampling.BILINEAR)
             buffer = BytesIO()
