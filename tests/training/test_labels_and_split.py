@@ -215,3 +215,25 @@ def test_photos_are_decoded_smaller_only_when_every_crop_keeps_its_size(tmp_path
         drafted = np.asarray(Image.open(BytesIO(store.get(key))), dtype=float)
         assert drafted.shape == (128, 128, 3)
         assert np.abs(drafted - full).mean() < 4  # the same picture, within JPEG noise
+
+
+def test_a_box_given_two_labels_is_left_out_and_repeats_count_once() -> None:
+    from traptagger_lab.training.dataset import one_label_per_box
+    from traptagger_lab.training.sources import Box, Example
+
+    def example(label: str, row: int, box: Box = (0.1, 0.1, 0.2, 0.2)) -> Example:
+        return Example("d", "S1", "/photos", "a.jpg", label, f"f.csv, row {row}|{label}", box)
+
+    kept, problems = one_label_per_box(
+        [
+            example("zebra", 2),
+            example("zebra", 3),  # the same box again: one crop
+            example("impala", 4, (0.5, 0.5, 0.2, 0.2)),
+            example("warthog", 5, (0.5, 0.5, 0.2, 0.2)),  # that box, another label
+        ]
+    )
+    assert [(e.label, e.origin) for e in kept] == [("zebra", "f.csv, row 2|zebra")]
+    assert [(p.origin, p.reason) for p in problems] == [
+        ("f.csv, row 4", "the same box is labelled ['impala', 'warthog']"),
+        ("f.csv, row 5", "the same box is labelled ['impala', 'warthog']"),
+    ]

@@ -31,7 +31,7 @@ from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.storage import BlobStore
-from traptagger_lab.training.crops import DetectFirst
+from traptagger_lab.training.crops import DetectFirst, protocol
 from traptagger_lab.training.dataset import TrainingSet, build, open_set
 from traptagger_lab.training.labels import LabelSpec, read_spec
 from traptagger_lab.training.sources import Example, Problem, from_coco, from_csv, from_task
@@ -171,10 +171,12 @@ class Training:
                 to_detect += [e for e in found if e.box is None]
                 problems += bad
                 sources.append(str(path))
+        urls = {e.root or e.image for e in (*examples, *to_detect)}
+        options = {protocol(u): self._lab.settings.fsspec_options(u) for u in urls}
         return build(
             self._folder("training", name),
             self._lab.store,
-            self._lab.settings.fsspec_options(image_root or ""),
+            options,
             examples,
             problems,
             to_detect,

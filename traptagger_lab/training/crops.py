@@ -45,7 +45,7 @@ class CropParams:
 
     out: BlobStore
     store: BlobStore
-    options: dict[str, Any]
+    options: dict[str, dict[str, Any]]  # fsspec options per protocol ("" for local files)
     size: int = 256
     pad: float = 0.0
     quality: int = 90
@@ -61,12 +61,19 @@ class PhotoCrops:
     crops: tuple[tuple[str, Box, bool], ...]
 
 
-def photo_source(root: str, image: str, options: dict[str, Any]) -> tuple[Source, str]:
+def protocol(url: str) -> str:
+    """``s3`` for ``s3://...``; empty for a local path."""
+    return url.split("://", 1)[0] if "://" in url else ""
+
+
+def photo_source(
+    root: str, image: str, options: dict[str, dict[str, Any]]
+) -> tuple[Source, str]:
     """A source and the relative path to read a photo through (full paths and URLs too)."""
     if root:
-        return Source(root, options), image
+        return Source(root, options.get(protocol(root), {})), image
     folder, name = posixpath.split(image)
-    return Source(folder or ".", options), name
+    return Source(folder or ".", options.get(protocol(image), {})), name
 
 
 def read_photo(params: CropParams, photo: PhotoCrops) -> bytes:
@@ -194,7 +201,7 @@ def detect_missing(
     examples: Sequence[Example],
     detector: DetectFirst | None,
     store: BlobStore,
-    options: dict[str, Any],
+    options: dict[str, dict[str, Any]],
     client: Any | None,
     photos_per_task: int = 32,
 ) -> tuple[list[Example], list[Problem]]:
@@ -214,7 +221,7 @@ def detect_missing(
     for url, items in by_source.items():
         params = DetectParams(
             spec=detector.spec,
-            source=Source(url, options),
+            source=Source(url, options.get(protocol(url), {})),
             store=store,
             device=detector.device,
             batch_size=detector.batch_size,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,6 +30,7 @@ from traptagger_lab.training.crops import (
     WRITTEN,
     CropParams,
     DetectFirst,
+    crop_key,
     cut_all,
     detect_missing,
 )
@@ -141,10 +142,28 @@ def prepare(
     return kept, rows
 
 
+def one_label_per_box(examples: Sequence[Example]) -> tuple[list[Example], list[Problem]]:
+    """One example per crop; a box given two different labels is left out, both reported."""
+    by_key: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        by_key[crop_key(example)].append(example)
+    kept: list[Example] = []
+    problems: list[Problem] = []
+    for group in by_key.values():
+        labels = sorted({e.label for e in group})
+        if len(labels) == 1:
+            kept.append(group[0])
+            continue
+        problems.extend(
+            Problem(e.origin.rsplit("|", 1)[0], f"the same box is labelled {labels}") for e in group
+        )
+    return kept, problems
+
+
 def build(
     out: BlobStore,
     store: BlobStore,
-    options: dict[str, Any],
+    options: dict[str, dict[str, Any]],
     examples: Sequence[Example],
     problems: Sequence[Problem],
     to_detect: Sequence[Example],
@@ -168,8 +187,10 @@ def build(
     left_rows += more_left
     found, detect_problems = detect_missing(boxless, detector, store, options, client)
     problems = [*problems, *detect_problems]
+    unique, conflicts = one_label_per_box([*boxed, *found])
+    problems += conflicts
     params = CropParams(out=out, store=store, options=options, size=size, pad=pad)
-    status, owner = cut_all(params, [*boxed, *found], client)
+    status, owner = cut_all(params, unique, client)
     rows = []
     for key, outcome in sorted(status.items()):
         example = owner[key]

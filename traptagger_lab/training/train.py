@@ -232,15 +232,25 @@ def _run_epoch(
     optimiser: Any = None,
     scaler: Any = None,
     steps: int | None = None,
+    describe: str | None = None,
 ) -> tuple[float, float, np.ndarray]:
-    """One pass: mean loss, accuracy, and the softmax answers (evaluation passes)."""
+    """One pass: mean loss, accuracy, and the softmax answers (evaluation passes).
+
+    With ``describe``, a progress bar counts the batches.
+    """
     torch = _torch()
     training = optimiser is not None
     network.train(training)
     total, right, seen, answers = 0.0, 0, 0, []
     context = torch.enable_grad() if training else torch.inference_mode()
+    batches = loader
+    if describe is not None:
+        from tqdm.auto import tqdm
+
+        count = len(loader) if steps is None else min(steps, len(loader))
+        batches = tqdm(loader, total=count, desc=describe, unit="batch", leave=False)
     with context:
-        for step, (images, targets) in enumerate(loader):
+        for step, (images, targets) in enumerate(batches):
             if steps is not None and step >= steps:
                 break
             images, targets = images.to(device), targets.to(device)
@@ -307,7 +317,8 @@ def fit(
     check_classes(data)
     device = pick_device(device)
     amp = config.amp if config.amp is not None else device.startswith("cuda")
-    workers = 0 if _in_dask_worker() else config.num_workers
+    remote = _in_dask_worker()
+    workers = 0 if remote else config.num_workers  # a worker's processes may not fork
     torch.manual_seed(config.seed)
     network = build_network(config.arch, len(data.classes), config.pretrained).to(device)
     optimiser = torch.optim.AdamW(
@@ -341,7 +352,15 @@ def fit(
         epoch = state["epoch"] + 1
         torch.manual_seed(config.seed + epoch)
         train_loss, train_acc, _ = _run_epoch(
-            network, train_loader, loss_fn, device, amp, optimiser, scaler, config.steps_per_epoch
+            network,
+            train_loader,
+            loss_fn,
+            device,
+            amp,
+            optimiser,
+            scaler,
+            config.steps_per_epoch,
+            describe=None if remote else f"epoch {epoch}",
         )
         val_loss, val_acc, _ = _run_epoch(network, val_loader, loss_fn, device, amp)
         schedule.step()
