@@ -218,3 +218,33 @@ def random_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # (random networks are chaotic; other seeds answer 0 or 300 boxes everywhere).
     path = tmp_path_factory.mktemp("models") / "md_random_n6.pt"
     return build_random_detector(path, "yolov5n6", seed=2)
+
+
+def run_notebook(name: str, folder: Path) -> tuple[list[Any], str]:
+    """Execute ``notebooks/<name>.ipynb`` in ``folder``; assert no cell failed.
+
+    Returns its pictures (PNG bytes, also saved in test-artifacts/) and all its text output.
+    """
+    import base64
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(REPO / f"notebooks/{name}.ipynb", as_version=4)
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    pictures = [
+        base64.b64decode(o["data"]["image/png"])
+        for o in outputs
+        if "image/png" in o.get("data", {})
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, picture in enumerate(pictures):
+        (ARTIFACTS / f"{name}_{index}.png").write_bytes(picture)
+    text = "".join(
+        str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs
+    )
+    return pictures, text

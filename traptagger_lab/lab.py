@@ -437,14 +437,18 @@ class Lab:
         """
         if threshold is not None and not 0 < threshold < 1:
             raise ConfigurationError(f"a detection threshold is between 0 and 1, not {threshold}")
+        self.set_survey_setting(survey, "detection_threshold", threshold)
+
+    def set_survey_setting(self, survey: SurveyRef, key: str, value: Any) -> None:
+        """Store one of the survey's settings (None removes it)."""
         row = self.survey(survey)
         with transaction(self.sessions) as session:
             stored = session.get(Survey, row.id)
             assert stored is not None
             settings = dict(stored.settings or {})
-            settings.pop("detection_threshold", None)
-            if threshold is not None:
-                settings["detection_threshold"] = threshold
+            settings.pop(key, None)
+            if value is not None:
+                settings[key] = value
             stored.settings = settings
 
     def cluster_suggestions(self, survey: SurveyRef) -> pd.DataFrame:

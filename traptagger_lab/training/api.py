@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
-from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.storage import BlobStore
@@ -308,19 +307,11 @@ class Training:
 
     def use(self, survey: SurveyRef, classifier: str | None) -> None:
         """Set (or clear, with None) the survey's default classifier."""
-        row = self._lab.survey(survey)
         if classifier is not None and not self._folder("classifiers", classifier).exists(
             "classifier.pt"
         ):
             raise NotFoundError(f"no registered classifier {classifier!r}")
-        with transaction(self._lab.sessions) as session:
-            stored = session.get(Survey, row.id)
-            assert stored is not None
-            settings = dict(stored.settings or {})
-            settings.pop("classifier", None)
-            if classifier is not None:
-                settings["classifier"] = classifier
-            stored.settings = settings
+        self._lab.set_survey_setting(survey, "classifier", classifier)
 
     def classifiers(self) -> pd.DataFrame:
         """Registered classifiers: classes, test accuracy, and the surveys using each."""

@@ -95,18 +95,17 @@ def run_on_cluster(
         _with_events, function, topic, *args, pure=False, resources=resources, **kwargs
     )
     seen = 0
+    result: dict[str, Any] | None = None
+    deadline = float("inf")
     try:
-        while not future.done() or not rows.empty():
-            try:
-                row = rows.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            seen += 1
-            if report is not None:
-                report(row)
-        result: dict[str, Any] = future.result()
-        deadline = time.monotonic() + 10
-        while seen < expected(result) and time.monotonic() < deadline:
+        while True:
+            if result is None and future.done():
+                result = future.result()  # raises the worker's error, if any
+                deadline = time.monotonic() + 10
+            if result is not None and (
+                (seen >= expected(result) and rows.empty()) or time.monotonic() > deadline
+            ):
+                return result
             try:
                 row = rows.get(timeout=0.2)
             except queue.Empty:
@@ -114,7 +113,6 @@ def run_on_cluster(
             seen += 1
             if report is not None:
                 report(row)
-        return result
     finally:
         client.unsubscribe_topic(topic)
         if not future.done():
