@@ -66,9 +66,7 @@ def protocol(url: str) -> str:
     return url.split("://", 1)[0] if "://" in url else ""
 
 
-def photo_source(
-    root: str, image: str, options: dict[str, dict[str, Any]]
-) -> tuple[Source, str]:
+def photo_source(root: str, image: str, options: dict[str, dict[str, Any]]) -> tuple[Source, str]:
     """A source and the relative path to read a photo through (full paths and URLs too)."""
     if root:
         return Source(root, options.get(protocol(root), {})), image

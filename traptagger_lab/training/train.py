@@ -295,6 +295,30 @@ def _better(config: TrainConfig, row: dict[str, Any], best: float | None) -> tup
     return (best is None or value < best - 1e-6), value
 
 
+def _restore(
+    out: BlobStore, data: TrainingSet, config: TrainConfig, parts: dict[str, Any], device: str
+) -> dict[str, Any] | None:
+    """Load the run folder's checkpoint into ``parts`` (network, optimiser...); its state.
+
+    Raises:
+        ConfigurationError: when the checkpoint is of another architecture or class list.
+    """
+    if not out.exists(CHECKPOINT):
+        return None
+    torch = _torch()
+    saved = torch.load(io.BytesIO(out.get(CHECKPOINT)), map_location=device, weights_only=False)
+    if saved["classes"] != data.classes or saved["arch"] != config.arch:
+        raise ConfigurationError(
+            f"{out.url_of(CHECKPOINT)} is of another run ({saved['arch']}, "
+            f"{len(saved['classes'])} classes): use another output folder or resume=False"
+        )
+    for key, part in parts.items():
+        part.load_state_dict(saved[key])
+    state: dict[str, Any] = saved["state"]
+    log.info("resuming after epoch %d", state["epoch"])
+    return state
+
+
 def fit(
     data_store: BlobStore,
     out: BlobStore,
@@ -331,20 +355,9 @@ def fit(
         weight=weights.to(device) if weights is not None else None,
         label_smoothing=config.label_smoothing,
     )
-    state: dict[str, Any] = {"epoch": 0, "history": [], "best": None, "bad": 0, "stopped": False}
-    if resume and out.exists(CHECKPOINT):
-        saved = torch.load(io.BytesIO(out.get(CHECKPOINT)), map_location=device, weights_only=False)
-        if saved["classes"] != data.classes or saved["arch"] != config.arch:
-            raise ConfigurationError(
-                f"{out.url_of(CHECKPOINT)} is of another run ({saved['arch']}, "
-                f"{len(saved['classes'])} classes): use another output folder or resume=False"
-            )
-        network.load_state_dict(saved["network"])
-        optimiser.load_state_dict(saved["optimiser"])
-        schedule.load_state_dict(saved["schedule"])
-        scaler.load_state_dict(saved["scaler"])
-        state = saved["state"]
-        log.info("resuming %s after epoch %d", name, state["epoch"])
+    parts = {"network": network, "optimiser": optimiser, "schedule": schedule, "scaler": scaler}
+    state = _restore(out, data, config, parts, device) if resume else None
+    state = state or {"epoch": 0, "history": [], "best": None, "bad": 0, "stopped": False}
     resumed_from = int(state["epoch"])
     train_loader = _loader(data, "train", config, True, workers)
     val_loader = _loader(data, "val", config, False, workers)
@@ -384,18 +397,11 @@ def fit(
             state["stopped"] = state["bad"] >= config.patience
         state["epoch"] = epoch
         state["history"].append(row)
+        checkpoint = {k: v.state_dict() for k, v in parts.items()}
         _save(
             out,
             CHECKPOINT,
-            {
-                "classes": data.classes,
-                "arch": config.arch,
-                "network": network.state_dict(),
-                "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(),
-                "scaler": scaler.state_dict(),
-                "state": state,
-            },
+            {"classes": data.classes, "arch": config.arch, **checkpoint, "state": state},
         )
         if report is not None:
             report(row)
