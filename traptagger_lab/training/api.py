@@ -180,7 +180,7 @@ class Training:
             problems,
             to_detect,
             spec,
-            self._detector(detector, detection_threshold, device) if to_detect else None,
+            lambda: self._detector(detector, detection_threshold, device),
             client if client is not None else self._lab.client,
             size=size,
             pad=pad,

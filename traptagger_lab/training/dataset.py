@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,7 +168,7 @@ def build(
     problems: Sequence[Problem],
     to_detect: Sequence[Example],
     spec: LabelSpec,
-    detector: DetectFirst | None,
+    detector: Callable[[], DetectFirst | None],
     client: Any | None,
     size: int = 256,
     pad: float = 0.0,
@@ -179,13 +179,16 @@ def build(
 ) -> TrainingSet:
     """Translate labels, detect where boxes are missing, cut crops, split by site, write files.
 
+    ``detector`` gives the detector for photos whose label has no box (called only if some do).
+
     Raises:
         ConfigurationError: when no class keeps at least ``spec.min_examples`` crops.
     """
     boxed, left_rows = prepare(examples, spec)
     boxless, more_left = prepare(to_detect, spec)
     left_rows += more_left
-    found, detect_problems = detect_missing(boxless, detector, store, options, client)
+    finder = detector() if boxless else None  # only loads (or downloads) weights when needed
+    found, detect_problems = detect_missing(boxless, finder, store, options, client)
     problems = [*problems, *detect_problems]
     unique, conflicts = one_label_per_box([*boxed, *found])
     problems += conflicts
