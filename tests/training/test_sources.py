@@ -184,3 +184,57 @@ def test_csv_and_coco_sets_with_detection_first(
     keys = data.table["survey"] + "/" + data.table["site"]
     assert (data.table.groupby(keys)["split"].nunique() == 1).all()
     assert data.table["split"].isin(["train", "val", "test"]).all()
+
+
+@pytest.mark.s3
+@pytest.mark.dask
+def test_a_set_in_s3_trains_on_a_worker_and_registers_there(
+    training_survey: SampleSurvey,
+    lab_factory: Any,
+    dask_client: Any,
+    s3_server: str,
+    s3_bucket: str,
+    tmp_path: Path,
+) -> None:
+    import boto3
+
+    from traptagger_lab.classify.model import load_spec
+
+    rows = [
+        {
+            "path": r["path"],
+            "species": r["species"],
+            "site": r["site"],
+            **dict(zip("xywh", b, strict=True)),
+        }
+        for r in truth(training_survey)
+        for b in r["boxes"]
+    ]
+    csv_path = tmp_path / "all.csv"
+    _write_csv(csv_path, rows)
+    # workers get credentials from the settings (they may have started before AWS_* were set)
+    lab = lab_factory(
+        storage_url=f"s3://{s3_bucket}/org",
+        s3_endpoint_url=s3_server,
+        storage_options={"key": "testing", "secret": "testing"},
+        model_dir=str(tmp_path / "models"),
+    )
+    data = lab.training.crops(
+        "in-s3", csv=[csv_path], image_root=str(training_survey.root), size=64, client=dask_client
+    )
+    assert data.path == f"s3://{s3_bucket}/org/training/in-s3"
+    assert len(data.table) == len(rows)
+    model = lab.training.train(
+        "in-s3", "s3-model", on="cluster", client=dask_client, epochs=1, plot=False, device="cpu",
+        arch="mobilenet_v3_small", image_size=64, batch_size=16, num_workers=0,
+    )  # fmt: skip
+    assert model.card["data"]["training_set"] == data.path
+    lab.training.register(model)
+    s3 = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix="org/classifiers/s3-model/")
+    assert {o["Key"].rsplit("/", 1)[1] for o in listed["Contents"]} == {
+        "classifier.pt", "label_index.json", "classifier.json", "model_card.json"
+    }  # fmt: skip
+    local = lab.training.local_folder("s3-model")  # fetched for the classification stage
+    assert local.parent == tmp_path / "models" / "classifiers"
+    assert list(load_spec(local).labels) == data.classes
