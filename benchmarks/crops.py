@@ -78,7 +78,7 @@ def main() -> None:
             assert example.box is not None
             with Image.open(root / example.image) as opened:
                 crop = square_crop(opened.convert("RGB"), *example.box, pad=0.0)
-            target = out / crop_key(example)
+            target = out / crop_key(example, args.size)
             target.parent.mkdir(parents=True, exist_ok=True)
             crop.resize((args.size, args.size)).save(target, "JPEG", quality=90)
         loop_seconds = time.perf_counter() - start

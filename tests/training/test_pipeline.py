@@ -70,6 +70,13 @@ def test_crops_from_an_annotated_survey(
     again = lab.training.crops("savanna", tasks=[task], size=64, detector=None)
     assert again.meta["written"] == 0  # resumable: existing crops are kept
     assert again.meta["reused"] == len(data.table)
+    smaller = lab.training.crops("savanna", tasks=[task], size=48, pad=0.1, detector=None)
+    assert smaller.meta["written"] == len(data.table)  # another size: new crops
+    with Image.open(io.BytesIO(smaller.store.get(smaller.table["crop"].iloc[0]))) as crop:
+        assert crop.size == (48, 48)
+    assert smaller.table["crop"].str.startswith("crops/48px-pad0.1/").all()
+    back = lab.training.crops("savanna", tasks=[task], size=64, detector=None)
+    assert back.meta["reused"] == len(data.table)  # the 64-pixel crops were left alone
     grouped = lab.training.crops(
         "grouped",
         tasks=[task],

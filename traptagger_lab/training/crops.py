@@ -30,13 +30,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
-def crop_key(example: Example) -> str:
-    """Where the example's crop lives under the data set folder (stable across runs)."""
+def crop_key(example: Example, size: int = 256, pad: float = 0.0) -> str:
+    """Where the example's crop lives under the data set folder (stable across runs; crops
+    of another size or padding live in another folder)."""
     box = tuple(round(v, 5) for v in example.box or ())
     what = f"{example.dataset}|{example.root}|{example.image}|{example.stored_key}|{box}"
     digest = hashlib.sha1(what.encode()).hexdigest()[:12]
     stem = _slug(posixpath.splitext(posixpath.basename(example.image))[0])
-    return f"crops/{_slug(example.dataset)}/{_slug(example.site)}/{stem}_{digest}.jpg"
+    shape = f"{size}px" + (f"-pad{pad:g}" if pad else "")
+    return f"crops/{shape}/{_slug(example.dataset)}/{_slug(example.site)}/{stem}_{digest}.jpg"
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,9 @@ def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[st
     return done
 
 
-def group_by_photo(examples: Sequence[Example]) -> tuple[list[PhotoCrops], dict[str, Example]]:
+def group_by_photo(
+    examples: Sequence[Example], size: int, pad: float
+) -> tuple[list[PhotoCrops], dict[str, Example]]:
     """Photos to read once each, and which example each crop key belongs to."""
     per_photo: dict[tuple[str, str, str | None], dict[str, tuple[str, Box, bool]]] = defaultdict(
         dict
@@ -146,7 +150,7 @@ def group_by_photo(examples: Sequence[Example]) -> tuple[list[PhotoCrops], dict[
     owner: dict[str, Example] = {}
     for example in examples:
         assert example.box is not None
-        key = crop_key(example)
+        key = crop_key(example, size, pad)
         owner.setdefault(key, example)
         per_photo[example.photo][key] = (key, example.box, example.pixels)
     photos = [
@@ -166,7 +170,7 @@ def cut_all(
 
     Returns the status of every crop key and the example each key came from.
     """
-    photos, owner = group_by_photo(examples)
+    photos, owner = group_by_photo(examples, params.size, params.pad)
     tasks = [photos[i : i + photos_per_task] for i in range(0, len(photos), photos_per_task)]
     status: dict[str, str] = {}
     for _, results in map_unordered(
