@@ -8,6 +8,7 @@ Dask workers, which open their own filesystem from it.
 from __future__ import annotations
 
 import posixpath
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,12 +55,21 @@ class BlobStore:
         return f"{self.root}/{clean}"
 
     def put(self, key: str, data: bytes) -> None:
-        """Write ``data`` at ``key`` (whole-object write; parents created as needed)."""
+        """Write ``data`` at ``key``, whole or not at all (parents created as needed).
+
+        Object stores write whole objects; on a file system the bytes go to a
+        temporary name first and are renamed into place, so a process killed
+        mid-write never leaves a truncated file under ``key``.
+        """
         fs = self.fs
         path = self.path(key)
-        if not _is_object_store(fs):
-            fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        fs.pipe_file(path, data)
+        if _is_object_store(fs):
+            fs.pipe_file(path, data)
+            return
+        fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        partial = f"{path}.{uuid.uuid4().hex[:8]}.partial"
+        fs.pipe_file(partial, data)
+        fs.mv(partial, path)
 
     def get(self, key: str) -> bytes:
         """The bytes at ``key``."""

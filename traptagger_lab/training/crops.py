@@ -37,8 +37,13 @@ def crop_key(example: Example, size: int = 256, pad: float = 0.0) -> str:
     what = f"{example.dataset}|{example.root}|{example.image}|{example.stored_key}|{box}"
     digest = hashlib.sha1(what.encode()).hexdigest()[:12]
     stem = _slug(posixpath.splitext(posixpath.basename(example.image))[0])
-    shape = f"{size}px" + (f"-pad{pad:g}" if pad else "")
-    return f"crops/{shape}/{_slug(example.dataset)}/{_slug(example.site)}/{stem}_{digest}.jpg"
+    folder = crop_folder(size, pad)
+    return f"{folder}/{_slug(example.dataset)}/{_slug(example.site)}/{stem}_{digest}.jpg"
+
+
+def crop_folder(size: int, pad: float) -> str:
+    """The folder of crops of one size and padding."""
+    return f"crops/{size}px" + (f"-pad{pad:g}" if pad else "")
 
 
 @dataclass(frozen=True)
@@ -104,18 +109,15 @@ def draft_reduction(boxes: Sequence[Box], width: int, height: int, size: int) ->
 
 
 def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[str, str]]:
-    """Cut and store the missing crops of each photo (runs on a worker).
+    """Cut and store the crops of each photo (runs on a worker).
 
-    Returns ``(key, status)`` per crop: ``written``, ``exists``, or the reason it failed.
+    Returns ``(key, status)`` per crop: ``written``, or the reason it failed.
     """
     from PIL import Image as PILImage
 
     done: list[tuple[str, str]] = []
     for photo in photos:
-        todo = [c for c in photo.crops if not params.out.exists(c[0])]
-        done.extend((c[0], EXISTS) for c in photo.crops if c not in todo)
-        if not todo:
-            continue
+        todo = list(photo.crops)
         try:
             with PILImage.open(BytesIO(read_photo(params, photo))) as opened:
                 width, height = opened.size
@@ -171,8 +173,16 @@ def cut_all(
     Returns the status of every crop key and the example each key came from.
     """
     photos, owner = group_by_photo(examples, params.size, params.pad)
+    there = set(
+        params.out.keys(crop_folder(params.size, params.pad))
+    )  # one listing, not a look per crop
+    status: dict[str, str] = {key: EXISTS for key in owner if key in there}
+    photos = [
+        replace(p, crops=tuple(c for c in p.crops if c[0] not in there))
+        for p in photos
+        if any(c[0] not in there for c in p.crops)
+    ]
     tasks = [photos[i : i + photos_per_task] for i in range(0, len(photos), photos_per_task)]
-    status: dict[str, str] = {}
     for _, results in map_unordered(
         client,
         cut_crops,
