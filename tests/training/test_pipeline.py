@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -112,6 +113,13 @@ def test_train_evaluate_register_and_classify(built: tuple[Any, Any, TrainingSet
     for file in ("confusion_test.png", "reliability_test.png", "model_card.json"):
         assert model.store.exists(file)
 
+    # the classification stage's own path judges it exactly as training did
+    judged = lab.training.evaluate(model, data, device="cpu")
+    assert judged.accuracy == pytest.approx(test["accuracy"])
+    assert judged.per_class()["support"].tolist() == [
+        test["per_class"][c]["support"] for c in data.classes
+    ]
+
     from traptagger_lab.classify.model import load_spec
 
     spec = load_spec(model.store.root)
@@ -125,6 +133,30 @@ def test_train_evaluate_register_and_classify(built: tuple[Any, Any, TrainingSet
     assert report.classifier == "savanna-test"
     assert report.classified == len(data.table)
     assert set(report.labels) <= {*data.classes, "nothing"}
+
+
+def test_any_classifier_is_judged_on_the_test_sites(
+    built: tuple[Any, Any, TrainingSet], tmp_path: Path
+) -> None:
+    from traptagger_lab.classify.testing import build_random_classifier
+
+    lab, _, data = built
+    foreign = build_random_classifier(
+        tmp_path / "theirs", ["Zebra", "impala", "lion"], arch="mobilenet_v3_small", image_size=64
+    )
+    judged = lab.training.evaluate(foreign, data, split="val", device="cpu")
+    assert judged.classes == [*data.classes, "(other)"]  # lion is no class of the set
+    assert judged.confusion().loc["(other)"].sum() == 0  # no crop is truly "other"
+    assert len(judged.truth) == int((data.table["split"] == "val").sum())
+    assert np.allclose(judged.probabilities.sum(axis=1), 1, atol=1e-5)
+    renamed = lab.training.evaluate(
+        foreign, data, split="val", translations={"lion": "hyaena"}, device="cpu"
+    )
+    assert renamed.classes == data.classes
+    with pytest.raises(ConfigurationError, match="give translations"):
+        lab.training.evaluate(
+            foreign, data, translations={"Zebra": None, "impala": None, "lion": None}
+        )
 
 
 def test_training_resumes_from_its_checkpoint(built: tuple[Any, Any, TrainingSet]) -> None:

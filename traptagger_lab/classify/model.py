@@ -100,15 +100,15 @@ def load_network(weights: str | Path, device: str = "cpu") -> Any:
     return network
 
 
-def classify_crops(
+def crop_probabilities(
     network: Any, spec: ClassifierSpec, crops: list[Any], device: str = "cpu"
-) -> list[tuple[str, float]]:
-    """Top label and its softmax probability for each square PIL crop."""
+) -> Any:
+    """Softmax probabilities (crops x labels, a numpy array) for square PIL crops."""
     import numpy as np
     import torch
 
     if not crops:
-        return []
+        return np.zeros((0, len(spec.labels)), dtype=np.float32)
     size = spec.image_size
     arrays = [np.asarray(c.convert("RGB").resize((size, size))) for c in crops]
     batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float().div(255.0)
@@ -116,8 +116,12 @@ def classify_crops(
     std = torch.tensor(spec.std).view(1, 3, 1, 1)
     batch = ((batch - mean) / std).to(device)
     with torch.inference_mode():
-        probabilities = torch.softmax(network(batch).float(), dim=1)
-    scores, indices = probabilities.max(dim=1)
-    return [
-        (spec.labels[i], float(s)) for i, s in zip(indices.tolist(), scores.tolist(), strict=True)
-    ]
+        return torch.softmax(network(batch).float(), dim=1).cpu().numpy()
+
+
+def classify_crops(
+    network: Any, spec: ClassifierSpec, crops: list[Any], device: str = "cpu"
+) -> list[tuple[str, float]]:
+    """Top label and its softmax probability for each square PIL crop."""
+    probabilities = crop_probabilities(network, spec, crops, device)
+    return [(spec.labels[int(row.argmax())], float(row.max())) for row in probabilities]

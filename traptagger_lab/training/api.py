@@ -32,6 +32,7 @@ from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.crops import DetectFirst, protocol
 from traptagger_lab.training.dataset import TrainingSet, build, open_set
+from traptagger_lab.training.evaluate import Evaluation
 from traptagger_lab.training.labels import LabelSpec, read_spec
 from traptagger_lab.training.sources import Example, Problem, from_coco, from_csv, from_task
 from traptagger_lab.training.train import TrainConfig, fit
@@ -353,13 +354,43 @@ class Training:
                 f"no classifier folder or registered classifier {name!r}; "
                 f"registered: {self.classifiers()['name'].tolist()}"
             )
+        return self._local(folder, f"classifiers/{name}")
+
+    def _local(self, folder: BlobStore, name: str) -> Path:
         protocol = folder.fs.protocol
         if (protocol if isinstance(protocol, str) else protocol[0]) in ("file", "local"):
             return Path(folder.root)
         base = self._lab.settings.model_dir or (self._lab.settings.workspace / "models")
-        local = Path(base) / "classifiers" / name
+        local = Path(base) / name
         local.mkdir(parents=True, exist_ok=True)
         for file in CLASSIFIER_FILES:
             if folder.exists(file):
                 (local / file).write_bytes(folder.get(file))
         return local
+
+    def evaluate(
+        self,
+        classifier: TrainedClassifier | str | Path,
+        data: TrainingSet | str,
+        split: str = "test",
+        translations: Mapping[str, str | None] | None = None,
+        device: str = "auto",
+    ) -> Evaluation:
+        """Judge any classifier on a training set's ``split`` (default: its test sites).
+
+        ``classifier`` is a trained one, a registered name or a classifier folder
+        (TrapTagger's too); ``translations`` maps its labels to the set's. The
+        :class:`~traptagger_lab.training.evaluate.Evaluation` has ``per_class()``,
+        ``confusion()``, ``top_k()``, ``reliability()``, ``per_site()`` and plots.
+        """
+        from traptagger_lab.detect.run import pick_device
+        from traptagger_lab.training.assess import assess
+
+        if isinstance(classifier, TrainedClassifier):
+            folder = self._local(classifier.store, f"models/{classifier.name}")
+        elif Path(classifier).expanduser().is_dir():
+            folder = Path(classifier).expanduser()
+        else:
+            folder = self.local_folder(str(classifier))
+        dataset = self.open(data) if isinstance(data, str) else data
+        return assess(folder, dataset, split, translations, pick_device(device))
