@@ -32,9 +32,16 @@ def test_train_classifier_notebook(
     monkeypatch.setenv("TRAPTAGGER_TRAIN_ARCH", "mobilenet_v3_small")
     monkeypatch.setenv("TRAPTAGGER_TRAIN_IMAGE_SIZE", "64")
     monkeypatch.setenv("TRAPTAGGER_TRAIN_EPOCHS", "2")
+    from traptagger_lab.classify.testing import build_random_classifier
+
+    in_use = build_random_classifier(
+        tmp_path / "in-use", ["impala", "zebra"], arch="mobilenet_v3_small", image_size=64
+    )
+    monkeypatch.setenv("TRAPTAGGER_TRAIN_COMPARE", str(in_use))
     pictures, text = run_notebook("train_classifier", tmp_path)
     # the balance bars, the live training plot (updated in place), confusion, reliability
     assert len(pictures) >= 4
     assert "TrainedClassifier('my-classifier'" in text
     assert "ClassifyReport(classifier='my-classifier'" in text
+    assert f"test accuracy: {in_use} " in text
     assert (workspace / "blobs" / "classifiers" / "my-classifier" / "classifier.pt").is_file()
