@@ -238,3 +238,37 @@ def test_a_set_in_s3_trains_on_a_worker_and_registers_there(
     local = lab.training.local_folder("s3-model")  # fetched for the classification stage
     assert local.parent == tmp_path / "models" / "classifiers"
     assert list(load_spec(local).labels) == data.classes
+
+
+def test_video_stills_are_cropped_from_the_store(
+    sample_survey: SampleSurvey, lab_factory: Any
+) -> None:
+    from traptagger_lab.db.engine import transaction
+    from traptagger_lab.db.models import Detection, DetectionPass
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    images = lab.images("S", include_failures=False)
+    stills = images[images["is_video_frame"].astype(bool)]
+    assert len(stills) > 1
+    with transaction(lab.sessions) as session:
+        for image_id in stills["image_id"]:
+            box = {"x": 0.1, "y": 0.5, "w": 0.3, "h": 0.3}
+            session.add(
+                Detection(image_id=int(image_id), category=1, score=0.9, source="MDV5A", **box)
+            )
+            session.add(DetectionPass(image_id=int(image_id), model="MDV5A"))
+    task = lab.tasks.create("S", "species", labels=["Warthog", "Zebra"])
+    video = int(stills["cluster_id"].iloc[0])
+    while (job := lab.annotate.next_job(task, "ann", size=50)) is not None:
+        for cluster in job.clusters:
+            lab.annotate.submit(job, cluster, labels=["Warthog" if cluster == video else "Nothing"])
+    data = lab.training.crops("stills", tasks=[task], size=48, detector=None)
+    assert len(data.table) == len(stills)  # one box per still, "Nothing" gives no crop
+    assert set(data.table["label"]) == {"warthog"}
+    assert data.table["image"].str.contains("VID_0001.MP4#t=").all()
+    assert data.table["crop"].nunique() == len(stills)
+    first = np.asarray(Image.open(io.BytesIO(data.store.get(data.table["crop"].iloc[0]))))
+    assert first.shape == (48, 48, 3)
+    assert first.std() > 5  # picture content, not a black square

@@ -228,9 +228,11 @@ def build(
     ]
     table = table[~table["label"].isin(rare.index)].reset_index(drop=True)
     if table.empty:
+        reasons = Counter(p.reason for p in problems).most_common(3)
+        shown = "; ".join(f"{n} x {reason}" for reason, n in reasons) or "no labelled animals"
+        first = f" (first: {problems[0].origin})" if problems else ""
         raise ConfigurationError(
-            f"no class has at least {spec.min_examples} crops "
-            f"({len(problems)} inputs gave none; see the problems)"
+            f"no class has at least {spec.min_examples} crops: {shown}{first}"
         )
     keys = [site_key(s, t) for s, t in zip(table["survey"], table["site"], strict=True)]
     counts = (

@@ -248,7 +248,7 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
             survey.name,
             str(row.site),
             root,
-            str(row.path).split("#", 1)[0] if row.image_id in stills else str(row.path),
+            str(row.path),  # a video still's path ends in #t=seconds; it is read from the store
             str(row.species),
             origin,
             stored_key=stills.get(row.image_id),
