@@ -254,6 +254,12 @@ def test_bad_training_sets_are_named(built: tuple[Any, Any, TrainingSet], tmp_pa
         lab.training.train(data, "bad", arch="resnet_9000", plot=False)
     with pytest.raises(ConfigurationError, match="at least one of tasks, csv or coco"):
         lab.training.crops("empty")
+    gone = tmp_path / "gone.csv"
+    gone.write_text("path,species,site,x,y,w,h\ngone.jpg,zebra,S1,0.1,0.1,0.2,0.2\n")
+    with pytest.raises(
+        ConfigurationError, match=r"1 x photo not found \(first: .*gone\.csv, row 2"
+    ):
+        lab.training.crops("gone", csv=[gone], detector=None)
 
 
 def test_the_command_line_trains_registers_and_classifies(
