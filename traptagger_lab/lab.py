@@ -5,6 +5,9 @@ lab = ttl.open()                      # ./workspace, or TRAPTAGGER_* settings
 lab.ingest("photos/", survey="Karoo 2024")
 lab.sequences("Karoo 2024")
 lab.images("Karoo 2024")              # a DataFrame, one row per image
+
+Namespaces: ``lab.tasks`` and ``lab.annotate`` (annotation), ``lab.training``
+(classifier training, :mod:`traptagger_lab.training.api`).
 """
 
 from __future__ import annotations
