@@ -222,7 +222,7 @@ def test_a_box_given_two_labels_is_left_out_and_repeats_count_once() -> None:
     from traptagger_lab.training.sources import Box, Example
 
     def example(label: str, row: int, box: Box = (0.1, 0.1, 0.2, 0.2)) -> Example:
-        return Example("d", "S1", "/photos", "a.jpg", label, f"f.csv, row {row}|{label}", box)
+        return Example("d", "S1", "/photos", "a.jpg", label, f"f.csv, row {row}", box)
 
     kept, problems = one_label_per_box(
         [
@@ -232,7 +232,7 @@ def test_a_box_given_two_labels_is_left_out_and_repeats_count_once() -> None:
             example("warthog", 5, (0.5, 0.5, 0.2, 0.2)),  # that box, another label
         ]
     )
-    assert [(e.label, e.origin) for e in kept] == [("zebra", "f.csv, row 2|zebra")]
+    assert [(e.label, e.origin) for e in kept] == [("zebra", "f.csv, row 2")]
     assert [(p.origin, p.reason) for p in problems] == [
         ("f.csv, row 4", "the same box is labelled ['impala', 'warthog']"),
         ("f.csv, row 5", "the same box is labelled ['impala', 'warthog']"),

@@ -50,6 +50,7 @@ def test_crops_from_an_annotated_survey(
     assert len(data.table) == len(animals)  # one crop per true animal box
     assert sorted(data.table["label"]) == sorted(species for _, species in animals)
     assert data.classes == sorted(SPECIES)  # labels are matched ignoring case
+    assert set(data.table["source_label"]) == {s.capitalize() for s in SPECIES}
     assert data.problems.empty
     first = data.table.iloc[0]
     with Image.open(io.BytesIO(data.store.get(first["crop"]))) as crop:

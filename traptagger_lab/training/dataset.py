@@ -137,7 +137,7 @@ def prepare(
             why = "not an animal" if target in NOT_ANIMAL else "dropped by the label spec"
             left[(example.label, why)] += 1
             continue
-        kept.append(replace(example, label=target, origin=f"{example.origin}|{example.label}"))
+        kept.append(replace(example, label=target, source_label=example.label))
     rows = [{"label": k[0], "crops": n, "why": k[1]} for k, n in sorted(left.items())]
     return kept, rows
 
@@ -154,9 +154,7 @@ def one_label_per_box(examples: Sequence[Example]) -> tuple[list[Example], list[
         if len(labels) == 1:
             kept.append(group[0])
             continue
-        problems.extend(
-            Problem(e.origin.rsplit("|", 1)[0], f"the same box is labelled {labels}") for e in group
-        )
+        problems.extend(Problem(e.origin, f"the same box is labelled {labels}") for e in group)
     return kept, problems
 
 
@@ -197,9 +195,8 @@ def build(
     rows = []
     for key, outcome in sorted(status.items()):
         example = owner[key]
-        origin, source_label = example.origin.rsplit("|", 1)
         if outcome not in (WRITTEN, EXISTS):
-            problems.append(Problem(origin, outcome))
+            problems.append(Problem(example.origin, outcome))
             continue
         x, y, w, h = example.box or (None, None, None, None)
         rows.append(
@@ -209,14 +206,14 @@ def build(
                 "site": example.site,
                 "survey": example.dataset,
                 "split": "",
-                "source_label": source_label,
+                "source_label": example.source_label,
                 "image": example.image if not example.root else f"{example.root}/{example.image}",
                 "x": x,
                 "y": y,
                 "w": w,
                 "h": h,
                 "detection_id": example.detection_id,
-                "origin": origin,
+                "origin": example.origin,
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -231,9 +228,7 @@ def build(
         reasons = Counter(p.reason for p in problems).most_common(3)
         shown = "; ".join(f"{n} x {reason}" for reason, n in reasons) or "no labelled animals"
         first = f" (first: {problems[0].origin})" if problems else ""
-        raise ConfigurationError(
-            f"no class has at least {spec.min_examples} crops: {shown}{first}"
-        )
+        raise ConfigurationError(f"no class has at least {spec.min_examples} crops: {shown}{first}")
     keys = [site_key(s, t) for s, t in zip(table["survey"], table["site"], strict=True)]
     counts = (
         pd.DataFrame({"site": keys, "label": table["label"]})

@@ -43,6 +43,7 @@ class Example:
     ``root``, or ``root`` is empty and ``image`` a full path or URL);
     ``stored_key`` is set for video stills, read from the lab's store.
     ``pixels`` marks a box given in pixels (COCO), normalised once the photo is read.
+    ``origin`` says where it came from (file and row, or survey and photo).
     """
 
     dataset: str
@@ -55,6 +56,7 @@ class Example:
     pixels: bool = False
     stored_key: str | None = None
     detection_id: int | None = None
+    source_label: str = ""  # the label as the source spelled it (``label`` once translated)
 
     @property
     def photo(self) -> tuple[str, str, str | None]:
