@@ -289,3 +289,17 @@ def test_the_command_line_trains_registers_and_classifies(
     missing = runner.invoke(app, ["train", "crops", "x", "--csv", "nowhere.csv", *workspace])
     assert missing.exit_code == 1
     assert "nowhere.csv: no such file" in missing.output
+
+
+@pytest.mark.gpu
+def test_mixed_precision_training_on_a_gpu(built: tuple[Any, Any, TrainingSet]) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine")
+    lab, _, data = built
+    model = lab.training.train(data, "on-gpu", epochs=2, device="auto", plot=False, **QUICK)
+    assert model.card["training"]["device"] == "cuda"
+    assert model.card["training"]["mixed_precision"] is True
+    # exported in float32 for the CPU: the classification stage gives (nearly) the same answers
+    judged = lab.training.evaluate(model, data, device="cpu")
+    assert judged.accuracy == pytest.approx(model.card["metrics"]["test"]["accuracy"], abs=0.1)
