@@ -364,3 +364,30 @@ def _replace_exif(jpeg: bytes, exif: bytes) -> bytes:
         pos += 2 + length
     segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif  # exif starts with "Exif\0\0"
     return b"\xff\xd8" + segment + jpeg[pos:]
+
+
+def truth_labels(root: str | Path, path: str | Path | None = None) -> Path:
+    """A LILA-style training CSV (full path, species, site, bbox: one row per animal) from a
+    sample survey's ``sample_truth.csv``; written to ``path`` (default: beside it).
+
+    Raises:
+        FileNotFoundError: when ``root`` holds no ``sample_truth.csv``.
+    """
+    root = Path(root)
+    target = Path(path) if path is not None else root / "sample_training_labels.csv"
+    with (root / "sample_truth.csv").open() as handle:
+        rows = [
+            {
+                "path": str(root.resolve() / row["path"]),
+                "species": row["species"],
+                "site": row["site"],
+                "bbox": box,
+            }
+            for row in csv.DictReader(handle)
+            for box in json.loads(row.get("boxes") or "[]")
+        ]
+    with target.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "species", "site", "bbox"])
+        writer.writeheader()
+        writer.writerows({**row, "bbox": json.dumps(row["bbox"])} for row in rows)
+    return target

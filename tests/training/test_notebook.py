@@ -14,16 +14,24 @@ from traptagger_lab.sample import SampleSurvey
 pytestmark = [pytest.mark.training, pytest.mark.notebook, pytest.mark.slow]
 
 
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "sample-truth"])
 def test_train_classifier_notebook(
+    labelled: bool,
     training_survey: SampleSurvey,
     lab_factory: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """On a labelled workspace it trains on the labels; on a new one (the demo's) it
+    trains on the generated sample's truth file."""
     pytest.importorskip("torchvision")
     workspace = tmp_path / "workspace"
     lab = lab_factory(workspace=str(workspace))
-    labelled_lab(lab, training_survey, tmp_path)
+    if labelled:
+        labelled_lab(lab, training_survey, tmp_path)
+    else:
+        lab.ingest(str(training_survey.root), survey="S")
+        lab.sequences("S")
     lab.close()
     for name in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -44,4 +52,6 @@ def test_train_classifier_notebook(
     assert "TrainedClassifier('my-classifier'" in text
     assert "ClassifyReport(classifier='my-classifier'" in text
     assert f"test accuracy: {in_use} " in text
+    assert ("training on the sample's truth instead" in text) is not labelled
+    assert ("surveys/tasks with settled labels: ['S']" in text) is labelled
     assert (workspace / "blobs" / "classifiers" / "my-classifier" / "classifier.pt").is_file()

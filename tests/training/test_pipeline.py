@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.training.conftest import labelled_lab, truth
-from traptagger_lab.errors import ConfigurationError, InputFileError
+from traptagger_lab.errors import ConfigurationError, InputFileError, NotFoundError
 from traptagger_lab.sample import SPECIES, SampleSurvey
 from traptagger_lab.training.dataset import TrainingSet
 from traptagger_lab.training.train import TrainConfig, fit
@@ -52,6 +52,10 @@ def test_crops_from_an_annotated_survey(
     assert data.classes == sorted(SPECIES)  # labels are matched ignoring case
     assert set(data.table["source_label"]) == {s.capitalize() for s in SPECIES}
     assert data.problems.empty
+    with_animals = {r["burst"] for r in truth(training_survey) if r["boxes"]}
+    assert lab.training.labelled(task) == len(with_animals)  # "Nothing" clusters do not count
+    with pytest.raises(NotFoundError):
+        lab.training.labelled("no such survey")
     first = data.table.iloc[0]
     with Image.open(io.BytesIO(data.store.get(first["crop"]))) as crop:
         assert crop.size == (64, 64)

@@ -202,6 +202,23 @@ class Training:
         spec = resolve(chosen, self._lab.settings.model_dir)
         return DetectFirst(spec, spec.typical if threshold is None else threshold, device)
 
+    def labelled(self, task: Any) -> int:
+        """How many of a task's clusters have a settled species (built-in labels such as
+        Nothing aside); 0 for a survey that has no species task."""
+        from traptagger_lab.annotate.labels import BUILTIN
+        from traptagger_lab.results.camtrap import task_for
+        from traptagger_lab.results.observations import cluster_labels
+
+        try:
+            target = task_for(self._lab, task)
+        except NotFoundError:
+            if isinstance(task, str) and task in set(self._lab.surveys["name"]):
+                return 0
+            raise
+        builtin = {b.lower() for b in BUILTIN}
+        settled = cluster_labels(self._lab, target)
+        return sum(1 for found in settled.values() if {f.lower() for f in found} - builtin)
+
     def open(self, name: str) -> TrainingSet:
         """A training set built earlier (by name, or a folder URL)."""
         if "/" in name or "://" in name:
