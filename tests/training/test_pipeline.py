@@ -257,6 +257,10 @@ def test_bad_training_sets_are_named(built: tuple[Any, Any, TrainingSet], tmp_pa
         lab.training.open(str(tmp_path / "nowhere"))
     with pytest.raises(ConfigurationError, match="unknown architecture"):
         lab.training.train(data, "bad", arch="resnet_9000", plot=False)
+    with pytest.raises(NotFoundError, match="no classifier folder at 'nowhere/classifier'"):
+        lab.classify("S", "nowhere/classifier")
+    with pytest.raises(NotFoundError, match="no classifier folder or registered classifier 'x'"):
+        lab.classify("S", "x")
     with pytest.raises(ConfigurationError, match="at least one of tasks, csv or coco"):
         lab.training.crops("empty")
     gone = tmp_path / "gone.csv"

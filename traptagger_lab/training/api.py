@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 CLASSIFIER_FILES = ("classifier.pt", "label_index.json", "classifier.json", "model_card.json")
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
 def _name(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+    if not NAME.fullmatch(name):
         raise ConfigurationError(
             f"{name!r}: use letters, digits, '.', '_' and '-' (it names a folder)"
         )
@@ -365,6 +368,8 @@ class Training:
     def local_folder(self, name: str) -> Path:
         """A local folder with the registered classifier ``name`` (copied from a remote store
         into the model folder first)."""
+        if not NAME.fullmatch(name):
+            raise NotFoundError(f"no classifier folder at {name!r}")
         folder = self._folder("classifiers", name)
         if not folder.exists("classifier.pt"):
             raise NotFoundError(
