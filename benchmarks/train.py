@@ -13,8 +13,6 @@ to the baseline of always answering the most common training class.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import tempfile
 import time
@@ -33,7 +31,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from traptagger_lab.lab import open_lab
-    from traptagger_lab.sample import SampleSpec, make_sample_survey
+    from traptagger_lab.sample import SampleSpec, make_sample_survey, truth_labels
 
     scratch = Path(tempfile.mkdtemp(prefix="tt-train-bench-"))
     spec = SampleSpec(
@@ -45,24 +43,11 @@ def main() -> None:
         video=False,
     )
     survey = make_sample_survey(scratch / "survey", spec)
-    with (survey.root / "sample_truth.csv").open() as handle:
-        truth = list(csv.DictReader(handle))
-    rows = [
-        {"path": r["path"], "species": r["species"], "site": r["site"], "bbox": json.dumps(box)}
-        for r in truth
-        for box in json.loads(r["boxes"])
-    ]
-    table = scratch / "labels.csv"
-    with table.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "species", "site", "bbox"])
-        writer.writeheader()
-        writer.writerows(rows)
+    table = truth_labels(survey.root, scratch / "labels.csv")  # one row per true box
 
     with open_lab(workspace=str(scratch / "workspace"), dask_scheduler="sync") as lab:
-        data = lab.training.crops(
-            "bench", csv=[table], image_root=str(survey.root), size=128, detector=None
-        )
-        train_rows = data.table[data.table["split"] == "train"]
+        data = lab.training.crops("bench", csv=[table], size=128, detector=None)
+        train_rows = data.rows("train")
         start = time.perf_counter()
         model = lab.training.train(
             data,
@@ -77,7 +62,7 @@ def main() -> None:
             plot=False,
         )
         seconds = time.perf_counter() - start
-    test = data.table[data.table["split"] == "test"]
+    test = data.rows("test")
     majority = train_rows["label"].value_counts().idxmax()
     baseline = float((test["label"] == majority).mean())
     card = model.card
@@ -91,7 +76,9 @@ def main() -> None:
         f"({rate:.0f} crops/s, evaluation included)"
     )
     print(f"test accuracy {accuracy:.1%} vs always-{majority!r} baseline {baseline:.1%}")
-    print(f"macro F1 {card['metrics']['test']['macro_f1']:.3f}; folder {model.path}")
+    macro_f1 = card["metrics"]["test"]["macro_f1"]  # null when no class was ever right
+    shown = "n/a" if macro_f1 is None else f"{macro_f1:.3f}"
+    print(f"macro F1 {shown}; folder {model.path}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from traptagger_lab.lab import Lab
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """pyplot, imported on first use (matplotlib picks Agg when there is no display)."""
     import matplotlib.pyplot as plt
 
@@ -23,7 +23,7 @@ def _pyplot() -> Any:
 
 def timeline(images: pd.DataFrame, title: str = "Images per camera") -> Figure:
     """One row per camera, one tick per image at its corrected time: gaps and bursts at a glance."""
-    plt = _pyplot()
+    plt = pyplot()
     timed = images.dropna(subset=["corrected_timestamp"]).copy()
     timed["camera_label"] = timed["site"].astype(str) + "/" + timed["camera"].astype(str)
     cameras = sorted(timed["camera_label"].unique())
@@ -42,7 +42,7 @@ def timeline(images: pd.DataFrame, title: str = "Images per camera") -> Figure:
 
 def site_map(sites: pd.DataFrame, size_by: str = "images") -> Figure:
     """Sites at their coordinates, sized by ``size_by`` (sites without coordinates are listed)."""
-    plt = _pyplot()
+    plt = pyplot()
     located = sites.dropna(subset=["latitude", "longitude"])
     fig, ax = plt.subplots(figsize=(6, 5))
     if len(located):
@@ -66,7 +66,7 @@ def cluster_thumbnails(
     """A row of thumbnails for each cluster, labelled with site, camera and time."""
     from PIL import Image
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(cluster_ids), per_row, figsize=(2.4 * per_row, 1.9 * len(cluster_ids)), squeeze=False
     )
@@ -89,7 +89,7 @@ def cluster_thumbnails(
 
 def activity_plot(curves: dict[str, pd.DataFrame], title: str = "Activity") -> Figure:
     """Activity curves (``results.activity(species)``) of one or more species over the day."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, curve in curves.items():
         ax.plot(curve["hour"], curve["density"], label=name)
@@ -106,7 +106,7 @@ def activity_plot(curves: dict[str, pd.DataFrame], title: str = "Activity") -> F
 
 def detections_plot(table: pd.DataFrame, title: str = "Independent detections") -> Figure:
     """Detections per period and species (``results.detections_over_time()``), stacked."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 4))
     if len(table):
         table.plot(kind="bar", stacked=True, ax=ax, width=0.9)

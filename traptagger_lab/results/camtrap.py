@@ -352,9 +352,9 @@ def task_for(lab: Lab, task: Any) -> Task:
 
 
 def _folder_and_name(paths: pd.Series) -> tuple[pd.Series, pd.Series]:
-    parts = paths.astype(object).str.rpartition("/") if len(paths) else None
-    if parts is None:
+    if not len(paths):  # .str on an empty series of no known type fails
         return paths.astype(object), paths.astype(object)
+    parts = paths.astype(object).str.rpartition("/")
     return parts[0], parts[2]
 
 

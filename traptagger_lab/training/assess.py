@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from traptagger_lab.errors import ConfigurationError
-from traptagger_lab.training.dataset import TrainingSet, site_key
+from traptagger_lab.training.dataset import TrainingSet
 from traptagger_lab.training.evaluate import Evaluation
 from traptagger_lab.training.labels import normalise
 
@@ -65,7 +65,7 @@ def assess(
     from traptagger_lab.classify.model import crop_probabilities, load_network, load_spec
 
     spec = load_spec(folder)
-    rows = data.table[data.table["split"] == split]
+    rows = data.rows(split)
     if rows.empty:
         raise ConfigurationError(f"the training set has no {split} crops")
     columns, target = label_columns(spec.labels, data.classes, dict(translations or {}))
@@ -81,11 +81,4 @@ def assess(
     raw = np.concatenate(parts)
     merged = np.zeros((len(raw), len(columns)))
     np.add.at(merged.T, target, raw.T)  # several classifier labels may feed one class
-    index = {c: i for i, c in enumerate(columns)}
-    return Evaluation(
-        classes=columns,
-        truth=np.array([index[label] for label in rows["label"]]),
-        probabilities=merged,
-        sites=np.array([site_key(s, t) for s, t in zip(rows["survey"], rows["site"], strict=True)]),
-        split=split,
-    )
+    return data.evaluation(split, merged, columns)

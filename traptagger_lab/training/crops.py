@@ -17,6 +17,7 @@ from io import BytesIO
 from typing import Any
 
 from traptagger_lab.compute import gpu_resources, map_unordered
+from traptagger_lab.db.engine import chunks
 from traptagger_lab.detect.crops import square_crop
 from traptagger_lab.detect.registry import DetectorSpec
 from traptagger_lab.ingest.discover import Source
@@ -117,7 +118,7 @@ def cut_crops(params: CropParams, photos: Sequence[PhotoCrops]) -> list[tuple[st
 
     done: list[tuple[str, str]] = []
     for photo in photos:
-        todo = list(photo.crops)
+        todo = photo.crops
         try:
             with PILImage.open(BytesIO(read_photo(params, photo))) as opened:
                 width, height = opened.size
@@ -182,7 +183,7 @@ def cut_all(
         for p in photos
         if any(c[0] not in there for c in p.crops)
     ]
-    tasks = [photos[i : i + photos_per_task] for i in range(0, len(photos), photos_per_task)]
+    tasks = [list(part) for part in chunks(photos, photos_per_task)]
     for _, results in map_unordered(
         client,
         cut_crops,
@@ -241,7 +242,7 @@ def detect_missing(
         jobs = [
             ImageJob(number, relative, example.stored_key) for number, example, relative in items
         ]
-        tasks = [jobs[i : i + photos_per_task] for i in range(0, len(jobs), photos_per_task)]
+        tasks = [list(part) for part in chunks(jobs, photos_per_task)]
         for _, results in map_unordered(
             client,
             detect_images,

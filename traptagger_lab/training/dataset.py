@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from traptagger_lab.errors import ConfigurationError, InputFileError
@@ -34,6 +35,7 @@ from traptagger_lab.training.crops import (
     cut_all,
     detect_missing,
 )
+from traptagger_lab.training.evaluate import Evaluation
 from traptagger_lab.training.labels import LabelSpec, label_index, translate
 from traptagger_lab.training.sources import NOT_ANIMAL, Example, Problem
 from traptagger_lab.training.split import SPLITS, split_by_site
@@ -77,6 +79,28 @@ class TrainingSet:
         """The folder's URL."""
         return self.store.url
 
+    def rows(self, split: str) -> pd.DataFrame:
+        """The crops of one split."""
+        return self.table[self.table["split"] == split]
+
+    def evaluation(
+        self, split: str, probabilities: np.ndarray, classes: Sequence[str] | None = None
+    ) -> Evaluation:
+        """A classifier's answers on ``split`` (a row per crop, in table order; a column per
+        class of ``classes``, default the set's) as an :class:`Evaluation`."""
+        rows = self.rows(split)
+        columns = list(classes if classes is not None else self.classes)
+        index = {c: i for i, c in enumerate(columns)}
+        return Evaluation(
+            classes=columns,
+            truth=np.array([index[label] for label in rows["label"]]),
+            probabilities=probabilities,
+            sites=np.array(
+                [site_key(s, t) for s, t in zip(rows["survey"], rows["site"], strict=True)]
+            ),
+            split=split,
+        )
+
     @property
     def balance(self) -> pd.DataFrame:
         """Crops per class and split, with totals and the number of sites per class."""
@@ -94,9 +118,9 @@ class TrainingSet:
 
     def plot_balance(self) -> Any:
         """A horizontal bar chart of crops per class, stacked by split."""
-        from traptagger_lab.plots import _pyplot
+        from traptagger_lab.plots import pyplot
 
-        plt = _pyplot()
+        plt = pyplot()
         report = self.balance
         splits = [s for s in SPLITS if s in report.columns]
         figure, axes = plt.subplots(figsize=(7, 0.35 * len(report) + 1.5))

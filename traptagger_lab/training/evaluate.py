@@ -112,10 +112,7 @@ class Evaluation:
             "macro_f1": float(f1.mean()) if len(f1) else float("nan"),
             "top_k": {str(k): v for k, v in self.top_k().items()},
             "expected_calibration_error": self.expected_calibration_error(),
-            "per_class": {
-                label: {k: _plain(v) for k, v in row.items()}
-                for label, row in per_class.to_dict("index").items()
-            },
+            "per_class": {label: plain(row) for label, row in per_class.to_dict("index").items()},
             "per_site": {
                 site: {"crops": int(row["crops"]), "accuracy": float(row["accuracy"])}
                 for site, row in self.per_site().to_dict("index").items()
@@ -124,9 +121,9 @@ class Evaluation:
 
     def plot_confusion(self, normalise: bool = True) -> Any:
         """The confusion matrix as a heat map (rows normalised to recall by default)."""
-        from traptagger_lab.plots import _pyplot
+        from traptagger_lab.plots import pyplot
 
-        plt = _pyplot()
+        plt = pyplot()
         matrix = self.confusion().to_numpy().astype(float)
         if normalise:
             matrix = matrix / np.clip(matrix.sum(axis=1, keepdims=True), 1, None)
@@ -148,9 +145,9 @@ class Evaluation:
 
     def plot_reliability(self, bins: int = 10) -> Any:
         """Reliability diagram: accuracy against confidence (the diagonal is perfect)."""
-        from traptagger_lab.plots import _pyplot
+        from traptagger_lab.plots import pyplot
 
-        plt = _pyplot()
+        plt = pyplot()
         table = self.reliability(bins)
         figure, axes = plt.subplots(figsize=(4.5, 4.5))
         axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
@@ -165,10 +162,15 @@ class Evaluation:
         return figure
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """JSON-safe: numpy numbers as Python ones, NaN as null, in nested dicts and lists too."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, np.floating | float):
+    if isinstance(value, float | np.floating):
         return None if np.isnan(value) else float(value)
     return value
 

@@ -55,9 +55,9 @@ class LivePlot:
 
     def figure(self) -> Any:
         """Loss and accuracy against epoch, training and validation."""
-        from traptagger_lab.plots import _pyplot
+        from traptagger_lab.plots import pyplot
 
-        plt = _pyplot()
+        plt = pyplot()
         history = self.history
         figure, (loss, accuracy) = plt.subplots(1, 2, figsize=(9, 3.2))
         for axes, metric in ((loss, "loss"), (accuracy, "accuracy")):

@@ -29,7 +29,7 @@ from traptagger_lab.classify.model import IMAGENET_MEAN, IMAGENET_STD
 from traptagger_lab.errors import ConfigurationError, InputFileError
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.dataset import TrainingSet, open_set, site_key
-from traptagger_lab.training.evaluate import Evaluation, thresholds_for
+from traptagger_lab.training.evaluate import Evaluation, plain, thresholds_for
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class CropDataset:
 
 def _loader(data: TrainingSet, split: str, config: TrainConfig, train: bool, workers: int) -> Any:
     torch = _torch()
-    rows = data.table[data.table["split"] == split]
+    rows = data.rows(split)
     index = {c: i for i, c in enumerate(data.classes)}
     targets = [index[label] for label in rows["label"]]
     dataset = CropDataset(
@@ -180,11 +180,10 @@ def _loader(data: TrainingSet, split: str, config: TrainConfig, train: bool, wor
 
 def class_weights(data: TrainingSet, config: TrainConfig) -> Any:
     """Loss weights: inversely proportional to training crops per class (``weights`` balance)."""
-    torch = _torch()
-    train = data.table[data.table["split"] == "train"]
-    counts = train["label"].value_counts().reindex(data.classes).fillna(0).to_numpy()
     if config.balance != "weights":
         return None
+    torch = _torch()
+    counts = data.rows("train")["label"].value_counts().reindex(data.classes).fillna(0).to_numpy()
     weights = counts.sum() / (len(counts) * np.clip(counts, 1, None))
     return torch.tensor(weights, dtype=torch.float32)
 
@@ -195,7 +194,7 @@ def check_classes(data: TrainingSet) -> None:
     Raises:
         ConfigurationError: naming the classes with none.
     """
-    train = set(data.table.loc[data.table["split"] == "train", "label"])
+    train = set(data.rows("train")["label"])
     empty = [c for c in data.classes if c not in train]
     if empty:
         raise ConfigurationError(
@@ -272,20 +271,6 @@ def _run_epoch(
         (total / seen if seen else float("nan")),
         (right / seen if seen else float("nan")),
         stacked,
-    )
-
-
-def _evaluation(data: TrainingSet, split: str, probabilities: np.ndarray) -> Evaluation | None:
-    rows = data.table[data.table["split"] == split]
-    if rows.empty:
-        return None
-    index = {c: i for i, c in enumerate(data.classes)}
-    return Evaluation(
-        classes=list(data.classes),
-        truth=np.array([index[label] for label in rows["label"]]),
-        probabilities=probabilities,
-        sites=np.array([site_key(s, t) for s, t in zip(rows["survey"], rows["site"], strict=True)]),
-        split=split,
     )
 
 
@@ -432,9 +417,8 @@ def export(
     for split in ("val", "test"):
         loader = _loader(data, split, config, False, 0)
         _, _, answers = _run_epoch(network, loader, loss_fn, device, amp)
-        found = _evaluation(data, split, answers)
-        if found is not None:
-            evaluations[split] = found
+        if not data.rows(split).empty:
+            evaluations[split] = data.evaluation(split, answers)
     thresholds = (
         thresholds_for(evaluations["val"], config.target_precision) if "val" in evaluations else {}
     )
@@ -503,19 +487,6 @@ def export(
             "torchvision": torchvision.__version__,
         },
     }
-    card = _plain(card)
+    card = plain(card)
     out.put("model_card.json", json.dumps(card, indent=1).encode())
     return card
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe: numpy numbers as Python ones, NaN as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    return value
