@@ -152,10 +152,16 @@ def test_metrics_of_known_answers() -> None:
     assert per_class.loc["a", "recall"] == pytest.approx(2 / 3)
     assert per_class.loc["b", "f1"] == pytest.approx(0.5)
     assert per_class.loc["c", "support"] == 1
+    # a class with crops that is never answered scores F1 0, and counts in the macro F1
+    answers = np.array([[0.9, 0.1], [0.8, 0.2]])
+    never = Evaluation(["a", "b"], np.array([0, 1]), answers, np.array(["S/1", "S/1"]))
+    assert never.per_class().loc["b", "f1"] == 0
+    assert np.isnan(never.per_class().loc["b", "precision"])
+    assert never.summary()["macro_f1"] == pytest.approx((2 / 3 + 0) / 2)
     assert evaluation.top_k((1, 2, 5)) == {1: pytest.approx(4 / 6), 2: 1.0, 3: 1.0}
-    sites = evaluation.per_site()
-    assert sites.loc["S/1", "accuracy"] == 1.0
-    assert sites.loc["S/2", "crops"] == 3
+    per_site = evaluation.per_site()
+    assert per_site.loc["S/1", "accuracy"] == 1.0
+    assert per_site.loc["S/2", "crops"] == 3
     table = evaluation.reliability(bins=2)
     assert table["crops"].sum() == 6
     assert evaluation.expected_calibration_error(bins=1) == pytest.approx(

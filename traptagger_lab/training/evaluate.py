@@ -40,7 +40,12 @@ class Evaluation:
         return pd.DataFrame(matrix, index=self.classes, columns=self.classes)
 
     def per_class(self) -> pd.DataFrame:
-        """Precision, recall, F1 and support per class (NaN where undefined)."""
+        """Precision, recall, F1 and support per class.
+
+        Precision is NaN for a class never answered, recall for a class with no crops;
+        F1 (``2 hits / (answered + support)``) is 0 for a class that has crops but was
+        never answered right, and NaN only for a class neither present nor answered.
+        """
         matrix = self.confusion().to_numpy()
         hits = np.diag(matrix).astype(float)
         said = matrix.sum(axis=0).astype(float)
@@ -48,7 +53,8 @@ class Evaluation:
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = np.where(said > 0, hits / said, np.nan)
             recall = np.where(support > 0, hits / support, np.nan)
-            f1 = 2 * precision * recall / (precision + recall)
+            total = said + support
+            f1 = np.where(total > 0, 2 * hits / total, np.nan)
         return pd.DataFrame(
             {"precision": precision, "recall": recall, "f1": f1, "support": support},
             index=pd.Index(self.classes, name="label"),
