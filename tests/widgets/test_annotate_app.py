@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -62,26 +63,30 @@ def _free_port() -> int:
 
 @contextmanager
 def _served(command: list[str], env: dict[str, str], url: str) -> Iterator[None]:
-    """Run a server process until ``url`` answers; stop it afterwards."""
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                assert server.stderr is not None
-                pytest.fail(f"{command[:4]} exited: {server.stderr.read().decode()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2).read(100)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield
-    finally:
-        server.terminate()
+    """Run a server process until ``url`` answers; stop it afterwards.
+
+    Its log goes to a file: an unread pipe fills up and blocks a talkative server.
+    """
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                if server.poll() is not None:
+                    log.seek(0)
+                    pytest.fail(f"{command[:4]} exited: {log.read().decode()[-2000:]}")
+                try:
+                    urllib.request.urlopen(url, timeout=2).read(100)
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 @contextmanager
