@@ -88,9 +88,12 @@ class TrainedClassifier:
 
     def plot(self, kind: str = "confusion", split: str = "test") -> Any:
         """The saved ``confusion`` or ``reliability`` plot of ``split``, shown in a notebook."""
-        from IPython.display import Image
-
-        return Image(self.store.get(f"{kind}_{split}.png"))
+        png = self.store.get(f"{kind}_{split}.png")
+        try:
+            from IPython.display import Image
+        except ImportError:  # outside Jupyter: the PNG itself
+            return png
+        return Image(png)
 
     def __repr__(self) -> str:
         test = self.card["metrics"].get("test", {})

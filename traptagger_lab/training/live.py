@@ -38,14 +38,16 @@ class LivePlot:
 
     def __call__(self, row: dict[str, Any]) -> None:
         self.rows.append(dict(row))
-        if not self.notebook:
+        try:
+            from IPython.display import display
+        except ImportError:  # no IPython: a line per epoch instead of the plot
+            display = None
+        if not self.notebook or display is None:
             tqdm.write(
                 f"epoch {row['epoch']}: loss {row['train_loss']:.4f} / val {row['val_loss']:.4f}, "
                 f"accuracy {row['train_accuracy']:.3f} / val {row['val_accuracy']:.3f}"
             )
             return
-        from IPython.display import display
-
         figure = self.figure()
         if self._handle is None:
             self._handle = display(figure, display_id=True)
