@@ -23,7 +23,10 @@ from packaging.requirements import Requirement
 
 from tests.conftest import REPO
 
-PACKAGES = {"traptagger_lab": REPO / "traptagger_lab", "traptagger_hub": REPO / "extension/traptagger_hub"}
+PACKAGES = {
+    "traptagger_lab": REPO / "traptagger_lab",
+    "traptagger_hub": REPO / "extension/traptagger_hub",
+}
 PROJECT = "traptagger-lab"
 
 

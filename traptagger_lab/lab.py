@@ -103,6 +103,7 @@ class Lab:
                 rows.append(
                     {
                         "name": survey.name,
+                        "description": survey.description,
                         "source": survey.source,
                         "images": counts["images"],
                         "videos": counts["videos"],
@@ -114,6 +115,7 @@ class Lab:
                 )
         columns = [
             "name",
+            "description",
             "source",
             "images",
             "videos",
@@ -453,6 +455,14 @@ class Lab:
             if value is not None:
                 settings[key] = value
             stored.settings = settings
+
+    def set_description(self, survey: SurveyRef, description: str) -> None:
+        """Replace the survey's description (shown with the survey: where its data came from)."""
+        row = self.survey(survey)
+        with transaction(self.sessions) as session:
+            stored = session.get(Survey, row.id)
+            assert stored is not None
+            stored.description = description
 
     def cluster_suggestions(self, survey: SurveyRef) -> pd.DataFrame:
         """Each cluster's AI suggestion: label, supporting detections, share, auto-label and why."""

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -390,4 +391,89 @@ def truth_labels(root: str | Path, path: str | Path | None = None) -> Path:
         writer = csv.DictWriter(handle, fieldnames=["path", "species", "site", "bbox"])
         writer.writeheader()
         writer.writerows({**row, "bbox": json.dumps(row["bbox"])} for row in rows)
+    return target
+
+
+#: What the sample's stand-in for a detector gets wrong, per generated photo.
+MISS_RATE = 0.06  # an animal the "detector" does not box
+FALSE_BOX_RATE = 0.1  # a box on a rock or bush where nothing is
+
+
+def sample_detections(root: str | Path, path: str | Path | None = None, seed: int = 11) -> Path:
+    """A MegaDetector batch-output JSON of a sample survey, made from where the generator drew
+    each animal (not by a model): for machines that cannot get MegaDetector's weights.
+
+    Like a real detector's output: the boxes are a little off (a few per cent), confidences
+    spread from 0.35 to 0.98 (smaller animals and night shots lower), about 6% of the animals
+    are missed and about 10% of the photos get a false box (mostly below the usual 0.2
+    threshold, a few above it). Deterministic for a given ``seed``. Written to ``path``
+    (default: ``sample_detections.json`` beside ``sample_truth.csv``).
+
+    Raises:
+        FileNotFoundError: when ``root`` holds no ``sample_truth.csv``.
+    """
+    from traptagger_lab.detect.mdjson import MdDetection, MdImage, to_json
+
+    root = Path(root)
+    target = Path(path) if path is not None else root / "sample_detections.json"
+    rng = random.Random(seed)
+    images = []
+    with (root / "sample_truth.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            hour = dt.datetime.fromisoformat(row["timestamp"]).hour
+            night = hour < 6 or hour >= 19
+            found = []
+            for x, y, w, h in json.loads(row.get("boxes") or "[]"):
+                if rng.random() < MISS_RATE:
+                    continue
+                jitter = [rng.gauss(0, 0.01) for _ in range(4)]
+                box = _clip_box(
+                    x + jitter[0], y + jitter[1], w * (1 + jitter[2]), h * (1 + jitter[3])
+                )
+                size_penalty = 0.15 if w * h < 0.01 else 0.0
+                conf = rng.betavariate(8, 1.6) - size_penalty - (0.12 if night else 0.0)
+                found.append(MdDetection("1", min(0.98, max(0.35, conf)), box))
+            if rng.random() < FALSE_BOX_RATE:
+                w, h = rng.uniform(0.03, 0.12), rng.uniform(0.03, 0.1)
+                box = _clip_box(rng.uniform(0, 1 - w), rng.uniform(0.4, 0.95 - h), w, h)
+                conf = rng.uniform(0.21, 0.45) if rng.random() < 0.3 else rng.uniform(0.05, 0.19)
+                found.append(MdDetection("1", conf, box))
+            found.sort(key=lambda d: -d.conf)
+            images.append(MdImage(row["path"], tuple(found)))
+    document = to_json(images, "sample generator (not a model)", {"typical": 0.2})
+    document["info"]["comment"] = (
+        "boxes drawn from the sample generator's own record of its animals, with noise, "
+        "misses and false boxes: sample detections, not a model's"
+    )
+    target.write_text(json.dumps(document, indent=1))
+    return target
+
+
+def _clip_box(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+    x0, y0 = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
+    return (x0, y0, max(0.0, min(w, 1.0 - x0)), max(0.0, min(h, 1.0 - y0)))
+
+
+def truth_label_table(
+    root: str | Path, path: str | Path, sites: Collection[str] | None = None
+) -> Path:
+    """The sample's truth as a labels CSV for ``import-labels --from csv`` (path, species,
+    count; species title-cased as the demo's task names them), for ``sites`` (default: all).
+    Photos with no animal are labelled ``Nothing``.
+    """
+    root, target = Path(root), Path(path)
+    with (root / "sample_truth.csv").open() as handle:
+        rows = [
+            {
+                "path": row["path"],
+                "species": "Nothing" if row["species"] == "none" else row["species"].title(),
+                "count": row["count"],
+            }
+            for row in csv.DictReader(handle)
+            if sites is None or row["site"] in sites
+        ]
+    with target.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "species", "count"])
+        writer.writeheader()
+        writer.writerows(rows)
     return target

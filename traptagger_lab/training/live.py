@@ -41,8 +41,8 @@ class LivePlot:
         try:
             from IPython.display import display
         except ImportError:  # no IPython: a line per epoch instead of the plot
-            display = None
-        if not self.notebook or display is None:
+            self.notebook = False
+        if not self.notebook:
             tqdm.write(
                 f"epoch {row['epoch']}: loss {row['train_loss']:.4f} / val {row['val_loss']:.4f}, "
                 f"accuracy {row['train_accuracy']:.3f} / val {row['val_accuracy']:.3f}"
