@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
+import importlib.util
 import re
 import sys
 import tomllib
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
@@ -103,19 +105,24 @@ def _project() -> dict:
     return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
+def _profiles() -> ModuleType:
+    """tools/check_profile.py, which holds the one reading of the map."""
+    spec = importlib.util.spec_from_file_location("check_profile", REPO / "tools/check_profile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def extra_map() -> dict[str, str]:
     """pyproject's code -> extra map."""
-    return dict(_project()["tool"]["traptagger-lab"]["extras"])
+    return _profiles().extras_map(REPO / "pyproject.toml")
 
 
 def extra_of(scope: str, extras: dict[str, str]) -> str:
-    """The extra a module or function needs: the most specific entry of the map that covers it."""
-    module = scope.split(":")[0]
-    candidates = [scope] + [module.rsplit(".", i)[0] for i in range(module.count(".") + 1)]
-    for name in candidates:
-        if name in extras:
-            return extras[name]
-    return "base"
+    """The extra a module or function needs (see tools/check_profile.py)."""
+    return _profiles().extra_of(scope, extras)
 
 
 def _requirements(profile: str) -> list[str]:

@@ -21,6 +21,8 @@ from traptagger_hub.accounts import account_names, lock_store
 from traptagger_hub.orgs import Registry
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
 
+#: Members see Python tracebacks in Voila pages (the dashboard they may edit); annotators do not.
+MEMBER_VOILA_ARGS = "--VoilaConfiguration.show_tracebacks=True"
 #: Where an annotator lands: the annotation app, served by Voila.
 ANNOTATOR_URL = "/voila/render/annotate.ipynb"
 
@@ -134,6 +136,8 @@ class OrganisationSettings(_Spawner):
         args.extend(EXTENSION_ARGS)
         if role == "annotator":
             args.extend(ANNOTATOR_SERVER_ARGS)
+        else:  # members debug their own apps in Voila; annotators never see a traceback
+            args.append(MEMBER_VOILA_ARGS)
         return args
 
     async def start(self) -> Any:

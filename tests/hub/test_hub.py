@@ -62,6 +62,7 @@ class Hub:
 
 def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -> None:
     from traptagger_lab.lab import open_lab
+    from traptagger_lab.sample import truth_label_table
 
     registry.request(name, "hub@example.org", "tests", requested_by="admin")
     slug = registry.pending()[0].slug
@@ -79,7 +80,10 @@ def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -
     ) as lab:
         lab.ingest(str(survey.root), survey="S")
         lab.sequences("S")
-        lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+        task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+        # one site labelled (as if imported from elsewhere), for the members' results
+        labels = truth_label_table(survey.root, survey.root.parent / "labels.csv", ["Site01"])
+        lab.import_labels("S", "csv", str(labels), task=task, add_labels=True)
 
 
 @pytest.fixture
@@ -376,7 +380,11 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
     deadline = time.monotonic() + 15
     with engine.connect() as connection:
         while time.monotonic() < deadline:
-            count = connection.execute(select(func.count()).select_from(Annotation)).scalar()
+            count = connection.execute(
+                select(func.count())
+                .select_from(Annotation)
+                .where(Annotation.annotator == "annotator")
+            ).scalar()
             if count:
                 break
             time.sleep(0.5)
@@ -394,6 +402,32 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         page.locator(".jp-RenderedMarkdown").first.wait_for(timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "hub_member_lab.png"), full_page=True)
         assert page.locator(".jp-Notebook").count() == 1
+
+        # the results dashboard, as the member sees it in Voila through the hub
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(f"{hub.url}/user/member/voila/render/results.ipynb", wait_until="commit")
+        page.get_by_text("independent records").wait_for(timeout=180_000)
+        page.locator("table").first.wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Over time").click()
+        page.locator(".widget-output img, .jp-OutputArea-output img").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "hub_member_results.png"), full_page=True)
+        text = page.inner_text("body")
+        assert "Site01" in text
+        assert "Traceback" not in text
+        assert "There was an error" not in text
+    member_args = " ".join(
+        " ".join(p.cmdline())
+        for p, e in _servers_of(hub.api_url)
+        if e["JUPYTERHUB_USER"] == "member"
+    )
+    annotator_args = " ".join(
+        " ".join(p.cmdline())
+        for p, e in _servers_of(hub.api_url)
+        if e["JUPYTERHUB_USER"] == "annotator"
+    )
+    assert "show_tracebacks=True" in member_args  # members debug their dashboards
+    assert annotator_args
+    assert "show_tracebacks" not in annotator_args
 
 
 def _form(session: object, url: str, fields: dict[str, str], page_url: str = "") -> object:

@@ -1,0 +1,94 @@
+"""Run the user notebooks as the demo hub's member would, in the demo's own environment.
+
+``make demo-notebooks`` (after ``DEMO_SERVE=0 make demo``) runs ``getting_started``,
+``results`` and ``train_classifier`` with the member's server environment (the demo
+organisation's database login, store and workspace, as the hub's spawner sets them),
+from the organisation's own copy of the notebooks, with the kernel of this Python.
+Each notebook must run to the end with no error; what each one printed last and how long
+it took is shown. ``--quick`` (CI) trains a small network for a few epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+NOTEBOOKS = ("getting_started", "results", "train_classifier")
+#: The training notebook's own knobs (environment variables), small enough for a CPU in CI.
+QUICK_TRAINING = {
+    "TRAPTAGGER_TRAIN_ARCH": "resnet18",
+    "TRAPTAGGER_TRAIN_IMAGE_SIZE": "64",
+    "TRAPTAGGER_TRAIN_EPOCHS": "3",
+}
+
+
+def member_environment(state: Path) -> tuple[dict[str, str], Path]:
+    """The environment the demo hub gives its member's server, and the notebooks folder."""
+    from traptagger_hub.demo import ORGANISATION, REPO
+    from traptagger_hub.hub import copy_notebooks
+    from traptagger_hub.orgs import Registry
+
+    registry = Registry(f"sqlite:///{state.resolve() / 'registry.db'}")
+    try:
+        slug = ORGANISATION.lower().replace(" ", "_")
+        env = registry.server_environment("member", slug)
+    finally:
+        registry.close()
+    store = Path(env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://"))
+    env["TRAPTAGGER_WORKSPACE"] = str(store)
+    return env, copy_notebooks(REPO / "notebooks", store)
+
+
+def run(name: str, folder: Path) -> str:
+    """Execute ``folder/<name>.ipynb`` in place; returns its last text output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = folder / f"{name}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    nbformat.write(notebook, folder / f"{name}.executed.ipynb")
+    texts = [
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+    ]
+    return next((t.strip() for t in reversed(texts) if t.strip()), "")[-300:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``run_demo_notebooks.py [--state demo-hub] [--quick] [NOTEBOOK ...]``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--state", type=Path, default=Path("demo-hub"))
+    parser.add_argument("--quick", action="store_true", help="small, short training")
+    parser.add_argument("notebooks", nargs="*", default=list(NOTEBOOKS))
+    args = parser.parse_args(argv)
+    if not (args.state / "registry.db").is_file():
+        print(f"no demo in {args.state}: run `DEMO_SERVE=0 make demo` first", file=sys.stderr)
+        return 2
+    env, folder = member_environment(args.state)
+    os.environ.update(env)
+    os.environ["TRAPTAGGER_DASK_WORKERS"] = os.environ.get("TRAPTAGGER_DASK_WORKERS", "2")
+    if args.quick:
+        os.environ.update(QUICK_TRAINING)
+    failed = 0
+    for name in args.notebooks:
+        started = time.perf_counter()
+        try:
+            last = run(name, folder)
+        except Exception as exc:  # nbclient's CellExecutionError names the cell and the error
+            failed += 1
+            print(f"FAILED {name} ({time.perf_counter() - started:.0f} s):\n{exc}", flush=True)
+            continue
+        print(f"ok {name} ({time.perf_counter() - started:.0f} s): {last}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
