@@ -162,10 +162,11 @@ def build_demo(
         summary["tasks"] = _stage(summary, "tasks", lambda: _tasks(lab, survey, sample))
         if sample:
             summary["labels"] = _stage(summary, "labels", lambda: _labels(lab, survey, data))
-            records = _stage(
-                summary, "results", lambda: lab.results(survey).record_table()["Species"]
+            summary["records"] = _stage(
+                summary,
+                "results",
+                lambda: lab.results(survey).record_table()["Species"].value_counts().to_dict(),
             )
-            summary["records"] = records.value_counts().to_dict()
         summary.update(
             database=lab.settings.resolved_database_url(),
             store=lab.store.url,

@@ -409,7 +409,7 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         page.get_by_text("independent records").wait_for(timeout=180_000)
         page.locator("table").first.wait_for(timeout=60_000)
         page.get_by_role("tab", name="Over time").click()
-        page.locator(".widget-output img, .jp-OutputArea-output img").first.wait_for(timeout=60_000)
+        page.locator("img[src^='data:image/png']:visible").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "hub_member_results.png"), full_page=True)
         text = page.inner_text("body")
         assert "Site01" in text
