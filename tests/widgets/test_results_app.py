@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 
 from tests.conftest import ARTIFACTS, REPO, annotate_all
 from tests.widgets.test_annotate_app import _app_env, _chromium_page, _free_port, _served
 from traptagger_lab.sample import SampleSurvey
+
+#: Hosts the served page may ask for: the Voila server on this machine.
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+#: Voila's own lab template links Font Awesome from a CDN in <head>; not the dashboard's doing.
+VOILA_TEMPLATE_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
+LOCAL_TILES = "http://localhost:8080/{z}/{x}/{y}.png"
 
 
 @pytest.fixture
@@ -51,6 +60,44 @@ def test_dashboard_filters_and_exports(
     assert "Export failed" in dashboard.export_status.value
 
 
+def _stations() -> pd.DataFrame:
+    """Three stations a few km apart, one of them without coordinates."""
+    return pd.DataFrame(
+        {
+            "latitude": [-24.00, -24.05, None],
+            "longitude": [31.50, 31.60, 31.00],
+            "rai": [10.0, 0.0, 5.0],
+            "trap_days": [3.0, 2.0, 1.0],
+        },
+        index=pd.Index(["A", "B", "C"], name="Station"),
+    )
+
+
+def test_site_map_fetches_no_tiles_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipyleaflet
+
+    from traptagger_lab.widgets.results_app import NO_BASEMAP_NOTE, site_map
+
+    def tile_urls(chart: Any) -> list[str]:
+        return [layer.url for layer in chart.layers if isinstance(layer, ipyleaflet.TileLayer)]
+
+    monkeypatch.delenv("TRAPTAGGER_BASEMAP_URL", raising=False)
+    chart = site_map(_stations())
+    assert tile_urls(chart) == []
+    markers = [layer for layer in chart.layers if isinstance(layer, ipyleaflet.CircleMarker)]
+    assert [tuple(marker.location) for marker in markers] == [(-24.0, 31.5), (-24.05, 31.6)]
+    assert "<b>A</b>" in markers[0].popup.value
+    attributions = [c for c in chart.controls if isinstance(c, ipyleaflet.AttributionControl)]
+    assert [c.prefix for c in attributions] == [NO_BASEMAP_NOTE]
+    assert tuple(chart.center) == pytest.approx((-24.025, 31.55))
+    assert 10 <= chart.zoom <= 14  # stations ~10 km apart fill the view, not the default zoom
+
+    monkeypatch.setenv("TRAPTAGGER_BASEMAP_URL", LOCAL_TILES)
+    assert tile_urls(site_map(_stations())) == [LOCAL_TILES]
+    assert tile_urls(site_map(_stations(), basemap="")) == []
+    assert site_map(_stations().iloc[2:]) is None
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_dashboard_in_voila_and_chromium(
@@ -61,6 +108,7 @@ def test_dashboard_in_voila_and_chromium(
     url = f"http://127.0.0.1:{port}/"
     env = _app_env(workspace, "analyst")
     env["TRAPTAGGER_EXPORT_DIR"] = str(tmp_path / "exports")
+    env.pop("TRAPTAGGER_BASEMAP_URL", None)  # the default: no basemap
     command = [
         sys.executable,
         "-m",
@@ -71,18 +119,35 @@ def test_dashboard_in_voila_and_chromium(
         "--Voila.ip=127.0.0.1",
         "--show_tracebacks=True",
     ]
+    requested: list[str] = []
     with _served(command, env, url), _chromium_page() as page:
-        page.goto(url, timeout=120_000)
+        page.on("request", lambda request: requested.append(request.url))
+        # Refuse every other host at once, as offline: an unreachable one must not stall the page.
+        page.route(_remote, lambda route: route.abort("internetdisconnected"))
+        page.goto(url, wait_until="commit", timeout=60_000)  # not "load": wait for the widgets
         page.get_by_text("independent records").wait_for(timeout=120_000)
         text = page.inner_text("body")
         assert "import traptagger_lab" not in text  # Voila shows no code
         assert "Traceback" not in text
         page.get_by_role("tab", name="Map").click()
         page.locator(".leaflet-container").wait_for(timeout=30_000)
+        page.locator(".leaflet-interactive").first.wait_for(timeout=30_000)  # station circles
+        page.get_by_text("no basemap").wait_for(timeout=30_000)
+        assert page.locator(".leaflet-tile").count() == 0
+        page.get_by_role("tab", name="Activity").click()
+        page.locator("img[src^='data:image/png']").first.wait_for(timeout=30_000)
         page.get_by_role("tab", name="Abundance").click()
-        page.get_by_text("rai").first.wait_for(timeout=30_000)
+        page.locator("table").first.wait_for(timeout=30_000)
+        page.get_by_text("rai", exact=True).first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Export").click()
         page.get_by_text("Wrote 1 file(s)").wait_for(timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "results_dashboard.png"), full_page=True)
+    remote = [u for u in requested if _remote(u) and not u.startswith(VOILA_TEMPLATE_CDN)]
+    assert remote == [], "the dashboard asked for hosts off this machine"
     assert (tmp_path / "exports/csv/export.csv").exists()
+
+
+def _remote(url: str) -> bool:
+    """Whether ``url`` is on a host off this machine (data: URLs and the like are not)."""
+    return bool(re.match(r"https?://", url)) and urlsplit(url).hostname not in LOCAL_HOSTS

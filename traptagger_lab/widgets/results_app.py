@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 import pandas as pd
@@ -30,16 +33,88 @@ def species_tasks(lab: Any) -> list[tuple[str, int]]:
     return [(f"{survey} — {task}", task_id) for task_id, task, survey in rows]
 
 
-def site_map(summary: pd.DataFrame, measure: str = "rai") -> Any:
-    """An ipyleaflet map of the stations, circles sized by ``measure``; None without
-    coordinates."""
+#: Environment variable with the map's tile URL template, e.g. ``http://localhost:8080/{z}/{x}/{y}.png``.
+BASEMAP_VARIABLE = "TRAPTAGGER_BASEMAP_URL"
+#: What the map says when it has no basemap (so nothing is fetched from a tile server).
+NO_BASEMAP_NOTE = f"no basemap (set {BASEMAP_VARIABLE} for map tiles)"
+OSM_ATTRIBUTION = "&copy; <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a>"
+#: The map's size in pixels (ipyleaflet's default height) and the zoom for a single station.
+MAP_SIZE = (600, 400)
+SINGLE_STATION_ZOOM = 14
+
+
+def basemap_url(basemap: str | None = None) -> str | None:
+    """The tile URL template for maps; None means no basemap.
+
+    Args:
+        basemap: A template with ``{z}/{x}/{y}``; None reads ``TRAPTAGGER_BASEMAP_URL``,
+            and an empty string means no basemap even when the variable is set.
+    """
+    url = os.environ.get(BASEMAP_VARIABLE, "") if basemap is None else basemap
+    return url.strip() or None
+
+
+def _tiles(url: str) -> Any:
+    """A base TileLayer for ``url``, credited to its host."""
+    import ipyleaflet
+
+    host = urlsplit(url).hostname or "local"
+    credit = OSM_ATTRIBUTION if host.endswith("openstreetmap.org") else f"Tiles: {host}"
+    return ipyleaflet.TileLayer(url=url, attribution=credit, base=True, name="basemap")
+
+
+def _mercator_y(latitude: float) -> float:
+    """Web Mercator y of ``latitude``, in world widths."""
+    clipped = math.radians(max(-85.0, min(85.0, latitude)))
+    return math.log(math.tan(math.pi / 4 + clipped / 2)) / (2 * math.pi)
+
+
+def _view(located: pd.DataFrame) -> tuple[tuple[float, float], int]:
+    """Centre and zoom that show every station with a margin (256-pixel tiles)."""
+    south, north = float(located["latitude"].min()), float(located["latitude"].max())
+    west, east = float(located["longitude"].min()), float(located["longitude"].max())
+    spans = ((east - west) / 360, _mercator_y(north) - _mercator_y(south))
+    fits = [
+        0.6 * size / (256 * span) for size, span in zip(MAP_SIZE, spans, strict=True) if span > 0
+    ]
+    zoom = math.floor(math.log2(min(fits))) if fits else SINGLE_STATION_ZOOM
+    return ((south + north) / 2, (west + east) / 2), max(1, min(zoom, 16))
+
+
+def site_map(summary: pd.DataFrame, measure: str = "rai", basemap: str | None = None) -> Any:
+    """An ipyleaflet map of the stations, circles sized by ``measure``.
+
+    Works offline: tiles come only from a configured URL (see :func:`basemap_url`);
+    without one the stations are drawn on a plain background with a note saying so.
+
+    Args:
+        summary: Per station (index) ``latitude``, ``longitude``, ``trap_days`` and ``measure``.
+        measure: The column that sizes the circles.
+        basemap: Tile URL template; None reads ``TRAPTAGGER_BASEMAP_URL``, "" means none.
+
+    Returns:
+        The map, or None when no station has coordinates.
+    """
     import ipyleaflet
 
     located = summary.dropna(subset=["latitude", "longitude"])
     if located.empty:
         return None
-    centre = (float(located["latitude"].mean()), float(located["longitude"].mean()))
-    chart = ipyleaflet.Map(center=centre, zoom=12, scroll_wheel_zoom=True)
+    url = basemap_url(basemap)
+    centre, zoom = _view(located)
+    chart = ipyleaflet.Map(
+        center=centre,
+        zoom=zoom,
+        scroll_wheel_zoom=True,
+        layers=(_tiles(url),) if url else (),
+        attribution_control=False,
+    )
+    chart.add(ipyleaflet.ScaleControl(position="bottomleft"))
+    chart.add(
+        ipyleaflet.AttributionControl(
+            position="bottomright", prefix="ipyleaflet" if url else NO_BASEMAP_NOTE
+        )
+    )
     largest = float(located[measure].max() or 1)
     for station, row in located.iterrows():
         marker = ipyleaflet.CircleMarker(
