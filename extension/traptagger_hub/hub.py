@@ -20,6 +20,7 @@ from traitlets.config import LoggingConfigurable
 from traptagger_hub.accounts import account_names, lock_store
 from traptagger_hub.orgs import Registry
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
+from traptagger_lab.widgets import VOILA_ARGS, voila_environment
 
 #: Members see Python tracebacks in Voila pages (the dashboard they may edit); annotators do not.
 MEMBER_VOILA_ARGS = "--VoilaConfiguration.show_tracebacks=True"
@@ -107,6 +108,7 @@ class OrganisationSettings(_Spawner):
         env: dict[str, str] = super().get_env()
         organisation, _ = self._role()
         env.update(registry_at(self.registry_url).server_environment(self.user.name, organisation))
+        env = voila_environment(env)  # our Voila template: pages that need no outside host
         store = env["TRAPTAGGER_STORAGE_URL"]
         if store.startswith("file://"):  # the organisation's private folder holds its workspace
             env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
@@ -134,6 +136,7 @@ class OrganisationSettings(_Spawner):
         if os.geteuid() == 0:  # containers and CI machines often run everything as root
             args.append("--allow-root")
         args.extend(EXTENSION_ARGS)
+        args.extend(VOILA_ARGS)
         if role == "annotator":
             args.extend(ANNOTATOR_SERVER_ARGS)
         else:  # members debug their own apps in Voila; annotators never see a traceback

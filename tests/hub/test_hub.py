@@ -23,8 +23,8 @@ import pytest
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 
+from tests.browser import free_port
 from tests.conftest import MYSQL_SERVER, REPO
-from tests.widgets.test_annotate_app import _free_port
 from traptagger_lab.db.engine import make_engine
 from traptagger_lab.sample import SampleSurvey
 
@@ -103,8 +103,8 @@ def hub(
     registry = Registry(registry_url, provisioner)
     name = f"Hub {uuid.uuid4().hex[:6]}"
     slug = name.lower().replace(" ", "_")
-    port = _free_port()
-    api_port = _free_port()
+    port = free_port()
+    api_port = free_port()
     env = {
         **os.environ,
         "TRAPTAGGER_HUB_REGISTRY": registry_url,
@@ -112,9 +112,9 @@ def hub(
         "TRAPTAGGER_HUB_NOTEBOOKS": str(REPO / "notebooks"),
         "TRAPTAGGER_HUB_PORT": str(port),
         "TRAPTAGGER_HUB_API_PORT": str(api_port),
-        "TRAPTAGGER_HUB_PROXY_API_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_PROXY_API_PORT": str(free_port()),
         "TRAPTAGGER_HUB_PROXY": str(PROXY),
-        "TRAPTAGGER_HUB_SERVICE_PORT": str(_free_port()),
+        "TRAPTAGGER_HUB_SERVICE_PORT": str(free_port()),
         "TRAPTAGGER_HUB_ORGANISATIONS": str(stores),
         "TRAPTAGGER_HUB_OS_ACCOUNTS": "1" if os_accounts else "0",
         "TRAPTAGGER_HUB_DATABASE_SERVER": MYSQL_SERVER,
@@ -359,12 +359,13 @@ def test_servers_run_as_the_organisations_system_accounts(hub: Hub) -> None:
 def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
     from sqlalchemy import func, select
 
+    from tests.browser import chromium_page, offline, remote
     from tests.conftest import ARTIFACTS
-    from tests.widgets.test_annotate_app import _chromium_page
     from traptagger_lab.db.models import Annotation
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with _chromium_page() as page:
+    with chromium_page() as page:
+        requested = offline(page)
         page.goto(f"{hub.url}/hub/login", timeout=60_000)
         page.fill("input[name=username]", "annotator")
         page.fill("input[name=password]", PASSWORD)
@@ -376,6 +377,7 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "hub_annotator.png"), full_page=True)
         assert "/user/annotator/voila/" in page.url
+    assert [u for u in requested if remote(u)] == []  # the app needs no outside host
     engine = make_engine(hub.member_url)
     deadline = time.monotonic() + 15
     with engine.connect() as connection:
@@ -392,7 +394,7 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
     engine.dispose()
     assert count == 1  # the annotator's key press is in the organisation's database
 
-    with _chromium_page() as page:
+    with chromium_page() as page:
         page.goto(f"{hub.url}/hub/login", timeout=60_000)
         page.fill("input[name=username]", "member")
         page.fill("input[name=password]", PASSWORD)
@@ -405,6 +407,7 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
 
         # the results dashboard, as the member sees it in Voila through the hub
         page.set_viewport_size({"width": 1366, "height": 768})
+        requested = offline(page)
         page.goto(f"{hub.url}/user/member/voila/render/results.ipynb", wait_until="commit")
         page.get_by_text("independent records").wait_for(timeout=180_000)
         page.locator("table").first.wait_for(timeout=60_000)
@@ -415,6 +418,7 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         assert "Site01" in text
         assert "Traceback" not in text
         assert "There was an error" not in text
+        assert [u for u in requested if remote(u)] == []  # the dashboard needs no outside host
     member_args = " ".join(
         " ".join(p.cmdline())
         for p, e in _servers_of(hub.api_url)

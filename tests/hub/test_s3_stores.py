@@ -21,8 +21,8 @@ from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 from traptagger_hub.s3 import S3Stores, prefix_policy, split_s3_url
 
+from tests.browser import free_port
 from tests.conftest import MYSQL_SERVER
-from tests.widgets.test_annotate_app import _free_port
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.sample import SampleSurvey
 from traptagger_lab.settings import SharedSurvey
@@ -35,7 +35,7 @@ def iam_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

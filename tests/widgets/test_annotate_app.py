@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.browser import (
+    app_env,
+    chromium_page,
+    free_port,
+    offline,
+    remote,
+    served,
+    voila_command,
+    voila_env,
+)
 from tests.conftest import ARTIFACTS, REPO
 from traptagger_lab.db.models import Annotation
 from traptagger_lab.sample import SampleSurvey
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _prepared(lab: Any, survey: SampleSurvey, tmp_path: Path) -> Any:
@@ -55,71 +56,6 @@ def test_app_headless(sample_survey: SampleSurvey, lab_factory: Any, tmp_path: P
     assert _annotations(lab) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _served(command: list[str], env: dict[str, str], url: str) -> Iterator[None]:
-    """Run a server process until ``url`` answers; stop it afterwards.
-
-    Its log goes to a file: an unread pipe fills up and blocks a talkative server.
-    """
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                if server.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"{command[:4]} exited: {log.read().decode()[-2000:]}")
-                try:
-                    urllib.request.urlopen(url, timeout=2).read(100)
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            yield
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
-@contextmanager
-def _chromium_page() -> Iterator[Any]:
-    """A page in Debian's headless Chromium (never a downloaded browser)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1200, "height": 1100})
-        finally:
-            browser.close()
-
-
-def _app_env(workspace: Path, annotator: str) -> dict[str, str]:
-    env = {**os.environ, "TRAPTAGGER_WORKSPACE": str(workspace), "TRAPTAGGER_ANNOTATOR": annotator}
-    for name in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL"):
-        env.pop(name, None)
-    return env
-
-
 def _wait_for_annotations(lab: Any, count: int) -> int:
     deadline = time.monotonic() + 10
     while _annotations(lab) < count and time.monotonic() < deadline:
@@ -142,20 +78,12 @@ def prepared_workspace(
 @pytest.mark.slow
 def test_app_in_voila_and_chromium(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
     lab, workspace = prepared_workspace
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(REPO / "notebooks/annotate.ipynb"),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=True",
-    ]
-    with _served(command, _app_env(workspace, "browser"), url), _chromium_page() as page:
-        page.goto(url, timeout=120_000)
+    command = voila_command(REPO / "notebooks/annotate.ipynb", port)
+    with served(command, voila_env(workspace, "browser"), url), chromium_page() as page:
+        requested = offline(page)
+        page.goto(url, wait_until="commit", timeout=60_000)  # not "load": wait for the app
         page.get_by_text("Start annotating").click(timeout=120_000)
         page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
         picture = page.locator("img").first
@@ -173,6 +101,7 @@ def test_app_in_voila_and_chromium(prepared_workspace: tuple[Any, Path], tmp_pat
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "annotate_app.png"), full_page=True)
         (ARTIFACTS / "annotate_app_key_to_next_image.txt").write_text(f"{seconds * 1000:.0f} ms\n")
+    assert [u for u in requested if remote(u)] == []  # the app works on a closed network
     assert _wait_for_annotations(lab, 1) == 1
 
 
@@ -181,8 +110,8 @@ def test_app_in_voila_and_chromium(prepared_workspace: tuple[Any, Path], tmp_pat
 def test_app_inside_jupyterlab(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     lab, workspace = prepared_workspace
-    port = _free_port()
-    env = _app_env(workspace, "lab-user")
+    port = free_port()
+    env = app_env(workspace, "lab-user")
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "lab-workspaces")
     env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp_path / "lab-settings")
     command = [
@@ -198,7 +127,7 @@ def test_app_inside_jupyterlab(prepared_workspace: tuple[Any, Path], tmp_path: P
         "--allow-root",
     ]
     url = f"http://127.0.0.1:{port}/lab/tree/annotate.ipynb?token=test-token"
-    with _served(command, env, f"http://127.0.0.1:{port}/api"), _chromium_page() as page:
+    with served(command, env, f"http://127.0.0.1:{port}/api"), chromium_page() as page:
         page.goto(url, timeout=120_000)
         page.locator(".jp-RenderedMarkdown").get_by_text("Choose a task").wait_for(timeout=120_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 
+from tests.browser import (
+    chromium_page,
+    free_port,
+    offline,
+    remote,
+    served,
+    voila_command,
+    voila_env,
+)
 from tests.conftest import ARTIFACTS, REPO, annotate_all
-from tests.widgets.test_annotate_app import _app_env, _chromium_page, _free_port, _served
 from traptagger_lab.sample import SampleSurvey
 
-#: Hosts the served page may ask for: the Voila server on this machine.
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-#: Voila's own lab template links Font Awesome from a CDN in <head>; not the dashboard's doing.
-VOILA_TEMPLATE_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
 LOCAL_TILES = "http://localhost:8080/{z}/{x}/{y}.png"
 
 
@@ -104,26 +105,14 @@ def test_dashboard_in_voila_and_chromium(
     annotated_workspace: tuple[Any, Path], tmp_path: Path
 ) -> None:
     _, workspace = annotated_workspace
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = _app_env(workspace, "analyst")
+    env = voila_env(workspace, "analyst")
     env["TRAPTAGGER_EXPORT_DIR"] = str(tmp_path / "exports")
     env.pop("TRAPTAGGER_BASEMAP_URL", None)  # the default: no basemap
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(REPO / "notebooks/results.ipynb"),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        "--show_tracebacks=True",
-    ]
-    requested: list[str] = []
-    with _served(command, env, url), _chromium_page() as page:
-        page.on("request", lambda request: requested.append(request.url))
-        # Refuse every other host at once, as offline: an unreachable one must not stall the page.
-        page.route(_remote, lambda route: route.abort("internetdisconnected"))
+    command = voila_command(REPO / "notebooks/results.ipynb", port)
+    with served(command, env, url), chromium_page() as page:
+        requested = offline(page)
         page.goto(url, wait_until="commit", timeout=60_000)  # not "load": wait for the widgets
         page.get_by_text("independent records").wait_for(timeout=120_000)
         text = page.inner_text("body")
@@ -143,11 +132,6 @@ def test_dashboard_in_voila_and_chromium(
         page.get_by_text("Wrote 1 file(s)").wait_for(timeout=60_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "results_dashboard.png"), full_page=True)
-    remote = [u for u in requested if _remote(u) and not u.startswith(VOILA_TEMPLATE_CDN)]
-    assert remote == [], "the dashboard asked for hosts off this machine"
+    asked = [u for u in requested if remote(u)]
+    assert asked == [], "the dashboard asked for hosts off this machine"
     assert (tmp_path / "exports/csv/export.csv").exists()
-
-
-def _remote(url: str) -> bool:
-    """Whether ``url`` is on a host off this machine (data: URLs and the like are not)."""
-    return bool(re.match(r"https?://", url)) and urlsplit(url).hostname not in LOCAL_HOSTS
