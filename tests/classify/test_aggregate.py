@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traptagger_lab.classify.aggregate import NOTHING, RULES, ScoredDetection, suggest
+from traptagger_lab.classify.aggregate import NOTHING, RULES, UNKNOWN, ScoredDetection, suggest
 
 
 def _dets(*labels: tuple[str, float], area: float = 0.01) -> list[ScoredDetection]:
@@ -36,7 +36,9 @@ def test_translations_thresholds_and_small_boxes() -> None:
     )
     assert (result.label, result.detections, result.auto) == ("Gazelle", 2, True)
     tiny = _dets(("lion", 0.99), area=0.001)
-    assert suggest(tiny, {}, {}, RULES["trails"]).label == NOTHING
+    assert suggest(tiny, {}, {}, RULES["trails"]).label == UNKNOWN  # an animal, too small
     unsure = suggest(_dets(("lion", 0.4)), {"lion": 0.6}, {}, RULES["trails"])
-    assert unsure.label == NOTHING
+    assert unsure.label == UNKNOWN  # an animal the classifier cannot name
     assert "threshold" in unsure.reason
+    empty = suggest([], {}, {}, RULES["trails"])
+    assert (empty.label, empty.reason) == (NOTHING, "no relevant detection")

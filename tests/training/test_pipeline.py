@@ -137,7 +137,7 @@ def test_train_evaluate_register_and_classify(built: tuple[Any, Any, TrainingSet
     report = lab.classify("S", device="cpu")  # the survey's registered classifier
     assert report.classifier == "savanna-test"
     assert report.classified == len(data.table)
-    assert set(report.labels) <= {*data.classes, "nothing"}
+    assert set(report.labels) <= {*data.classes, "nothing", "unknown"}
 
 
 def test_any_classifier_is_judged_on_the_test_sites(

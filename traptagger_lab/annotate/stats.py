@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from traptagger_lab.classify.aggregate import NO_SPECIES
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
     Annotation,
@@ -95,7 +96,8 @@ def annotator_stats(session: Session, task_id: int) -> pd.DataFrame:
         suggested.update(
             session.execute(
                 select(ClusterSuggestion.cluster_id, ClusterSuggestion.label).where(
-                    ClusterSuggestion.cluster_id.in_(part), ClusterSuggestion.label != "nothing"
+                    ClusterSuggestion.cluster_id.in_(part),
+                    ClusterSuggestion.label.not_in(NO_SPECIES),
                 )
             ).all()
         )

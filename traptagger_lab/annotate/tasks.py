@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from traptagger_lab.annotate.labels import LabelDef, LabelSpec, build_tree
+from traptagger_lab.classify.aggregate import NO_SPECIES, NOTHING
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
     Annotation,
@@ -72,12 +73,12 @@ def _clusters(session: Session, survey_id: int, kind: str, exclude_auto: bool) -
         )
     keep = []
     for r in rows:
-        label, auto = suggestion.get(r.id, ("nothing", False))
+        label, auto = suggestion.get(r.id, (NOTHING, False))
         if exclude_auto and auto:
             continue  # settled by the AI's auto-label rules
-        if kind == "ai_check" and label == "nothing":
-            continue
-        if kind == "empty_review" and label != "nothing":
+        if kind == "ai_check" and label in NO_SPECIES:
+            continue  # the AI named no species to check
+        if kind == "empty_review" and label != NOTHING:
             continue
         keep.append(r)
     return keep

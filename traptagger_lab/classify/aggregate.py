@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The suggestion for a cluster with no relevant detection: the AI calls it empty.
 NOTHING = "nothing"
+#: The suggestion for a cluster with animals the classifier cannot name (boxes too small to
+#: classify, or no score above its class threshold): people must say what it is.
+UNKNOWN = "unknown"
+#: Suggestions that name no species (neither goes to an AI-check task).
+NO_SPECIES = frozenset({NOTHING, UNKNOWN})
 
 
 class AutoLabelRule(BaseModel):
@@ -74,9 +80,17 @@ def suggest(
         rule: The survey kind's auto-label rule.
         default_threshold: Threshold of labels missing from ``thresholds``.
     """
+    if not detections:
+        return Suggestion(NOTHING, 0, 0.0, False, "no relevant detection")
     usable = [d for d in detections if d.area >= rule.min_area]
     if not usable:
-        return Suggestion(NOTHING, 0, 0.0, False, "no relevant detection large enough to classify")
+        return Suggestion(
+            UNKNOWN,
+            0,
+            0.0,
+            False,
+            f"no relevant detection large enough to classify (of {len(detections)})",
+        )
     votes: Counter[str] = Counter()
     for d in usable:
         label = translations.get(d.label, d.label)
@@ -84,7 +98,7 @@ def suggest(
             votes[label] += 1
     if not votes:
         return Suggestion(
-            NOTHING, 0, 0.0, False, f"no detection above its class threshold (of {len(usable)})"
+            UNKNOWN, 0, 0.0, False, f"no detection above its class threshold (of {len(usable)})"
         )
     label, count = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     share = count / len(usable)
