@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
@@ -155,7 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-serve", action="store_true", help="prepare only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    made = prepare(args.state, args.server, args.data)
+    try:
+        made = prepare(args.state, args.server, args.data)
+    except OperationalError as exc:  # the server refuses the logins this demo state holds
+        print(
+            f"\nThe database server refused the demo organisation's login kept in {args.state}: "
+            f"{exc.orig}.\nAnother demo on this server may have made the organisation again "
+            f"(with new passwords). Remove {args.state} (or use --state for another folder) "
+            "and run the demo again.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"\nTrapTagger Lab demo: organisation {ORGANISATION!r}")
     for name, (password, role) in made.logins.items():
         print(f"  {role:<10} user {name!r:<12} password {password!r}")

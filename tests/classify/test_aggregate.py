@@ -35,6 +35,10 @@ def test_translations_thresholds_and_small_boxes() -> None:
         RULES["trails"],
     )
     assert (result.label, result.detections, result.auto) == ("Gazelle", 2, True)
+    assert result.reason.startswith("2 of 3 relevant detections are Gazelle (auto-labelled:")
+    mixed = suggest(_dets(("lion", 0.9), ("zebra", 0.9), ("zebra", 0.9)), {}, {}, RULES["plains"])
+    assert (mixed.label, mixed.auto) == ("zebra", False)
+    assert "(not auto-labelled: the rule asks for at least 5 and more than 25%)" in mixed.reason
     tiny = _dets(("lion", 0.99), area=0.001)
     assert suggest(tiny, {}, {}, RULES["trails"]).label == UNKNOWN  # an animal, too small
     unsure = suggest(_dets(("lion", 0.4)), {"lion": 0.6}, {}, RULES["trails"])

@@ -39,6 +39,8 @@ def test_the_template_drops_every_cdn_link_of_voilas_lab_template() -> None:
     assert links, "Voila's lab template links nothing from a CDN any more: drop our template"
     for link in links:
         assert link in ours  # each one is replaced by nothing
+    # and MathJax, which Voila's page would load from a CDN, is off
+    assert 'page_config.update(fullMathjaxUrl="null", mathjaxConfig="null")' in ours
 
 
 def _roots() -> list[str]:

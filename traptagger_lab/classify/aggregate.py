@@ -105,6 +105,7 @@ def suggest(
     auto = count >= rule.min_detections and share > rule.min_share
     reason = (
         f"{count} of {len(usable)} relevant detections are {label} "
-        f"(rule: at least {rule.min_detections} and more than {rule.min_share:.0%})"
+        f"({'auto-labelled' if auto else 'not auto-labelled'}: the rule asks for at least "
+        f"{rule.min_detections} and more than {rule.min_share:.0%})"
     )
     return Suggestion(label, count, share, auto, reason)
