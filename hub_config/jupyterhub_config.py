@@ -46,6 +46,9 @@ if os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS") == "1":  # one machine, hub as r
     c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationAccountSpawner"
 else:
     c.JupyterHub.spawner_class = "traptagger_hub.hub.OrganisationSpawner"
+    # each hub keeps its people's Jupyter state (open tabs, settings) under its own state
+    # folder, never in a /tmp/<name> that another hub on this machine would share
+    c.SimpleLocalProcessSpawner.home_dir_template = str(state.resolve() / "homes" / "{username}")
 c.OrganisationSettings.notebooks = os.environ.get("TRAPTAGGER_HUB_NOTEBOOKS", "")
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.start_timeout = 120
