@@ -28,18 +28,16 @@ QUICK_TRAINING = {
 def member_environment(state: Path) -> tuple[dict[str, str], Path]:
     """The environment the demo hub gives its member's server, and the notebooks folder."""
     from traptagger_hub.demo import ORGANISATION, REPO
-    from traptagger_hub.hub import copy_notebooks
+    from traptagger_hub.hub import copy_notebooks, organisation_environment
     from traptagger_hub.orgs import Registry
+    from traptagger_hub.provision import slug_for
 
     registry = Registry(f"sqlite:///{state.resolve() / 'registry.db'}")
     try:
-        slug = ORGANISATION.lower().replace(" ", "_")
-        env = registry.server_environment("member", slug)
+        env = organisation_environment(registry, "member", slug_for(ORGANISATION))
     finally:
         registry.close()
-    store = Path(env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://"))
-    env["TRAPTAGGER_WORKSPACE"] = str(store)
-    return env, copy_notebooks(REPO / "notebooks", store)
+    return env, copy_notebooks(REPO / "notebooks", Path(env["TRAPTAGGER_WORKSPACE"]))
 
 
 def run(name: str, folder: Path) -> str:

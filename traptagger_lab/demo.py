@@ -27,6 +27,7 @@ from traptagger_lab.sample import (
     make_sample_survey,
     sample_detections,
     truth_label_table,
+    truth_labels,
 )
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,6 @@ def _classifier(lab: Lab, survey: str, data: Path) -> str:
     """Train a small classifier on the sample's truth, register it, classify the survey."""
     if importlib.util.find_spec("torch") is None:
         return "skipped (install the detect extra for classification and training)"
-    from traptagger_lab.sample import truth_labels
-
     if CLASSIFIER not in set(lab.training.classifiers().get("name", [])):
         crops = lab.training.crops(
             CLASSIFIER,
@@ -118,7 +117,8 @@ def _tasks(lab: Lab, survey: str, sample: bool) -> dict[str, int]:
     for name, kind in wanted.items():
         if name not in existing:
             lab.tasks.create(survey, name, labels=labels, kind=kind)
-    return {name: lab.tasks.progress(lab.tasks.get(name, survey))["clusters"] for name in wanted}
+    clusters = lab.tasks.list(survey).set_index("name")["clusters"]
+    return {name: int(clusters[name]) for name in wanted}
 
 
 def _labels(lab: Lab, survey: str, data: Path) -> str:

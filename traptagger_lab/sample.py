@@ -23,6 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -174,6 +175,11 @@ def _data_strip(image: Image.Image, when: dt.datetime, camera: str) -> None:
     draw.text((8, image.height - strip + 2), text, fill=(255, 255, 255))
 
 
+def _is_night(when: dt.datetime) -> bool:
+    """Whether the camera shoots in infrared grey at ``when``."""
+    return when.hour < 6 or when.hour >= 19
+
+
 def _photo(
     background: Image.Image,
     rng: np.random.Generator,
@@ -185,8 +191,7 @@ def _photo(
     draw = ImageDraw.Draw(image)
     for species, cx, cy, facing in animals:
         _animal(draw, species, cx, cy, image.width, facing)
-    night = when.hour < 6 or when.hour >= 19
-    if night:
+    if _is_night(when):
         grey = np.asarray(image.convert("L"), dtype=np.float32) * 0.55 + 20
         grey += rng.normal(0, 9, grey.shape)
         image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
@@ -295,22 +300,11 @@ def make_sample_survey(root: str | Path, spec: SampleSpec | None = None) -> Samp
             spec.start + dt.timedelta(days=2, hours=3),
         )
         survey.videos.append(relative)
-    with (root / "sample_truth.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(
-            handle,
-            fieldnames=[
-                "path",
-                "site",
-                "camera",
-                "timestamp",
-                "burst",
-                "species",
-                "count",
-                "boxes",
-            ],
-        )
-        writer.writeheader()
-        writer.writerows(truth)
+    _write_csv(
+        root / "sample_truth.csv",
+        ["path", "site", "camera", "timestamp", "burst", "species", "count", "boxes"],
+        truth,
+    )
     return survey
 
 
@@ -376,21 +370,32 @@ def truth_labels(root: str | Path, path: str | Path | None = None) -> Path:
     """
     root = Path(root)
     target = Path(path) if path is not None else root / "sample_training_labels.csv"
+    rows = [
+        {
+            "path": str(root.resolve() / row["path"]),
+            "species": row["species"],
+            "site": row["site"],
+            "bbox": json.dumps(box),
+        }
+        for row in _truth_rows(root)
+        for box in row["boxes"]
+    ]
+    return _write_csv(target, ["path", "species", "site", "bbox"], rows)
+
+
+def _truth_rows(root: Path) -> list[dict[str, Any]]:
+    """The rows of a sample survey's ``sample_truth.csv``, each animal box list parsed."""
     with (root / "sample_truth.csv").open() as handle:
-        rows = [
-            {
-                "path": str(root.resolve() / row["path"]),
-                "species": row["species"],
-                "site": row["site"],
-                "bbox": box,
-            }
-            for row in csv.DictReader(handle)
-            for box in json.loads(row.get("boxes") or "[]")
+        return [
+            {**row, "boxes": json.loads(row.get("boxes") or "[]")} for row in csv.DictReader(handle)
         ]
+
+
+def _write_csv(target: Path, fieldnames: list[str], rows: list[dict[str, Any]]) -> Path:
     with target.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "species", "site", "bbox"])
+        writer = csv.DictWriter(handle, fieldnames=fieldnames)
         writer.writeheader()
-        writer.writerows({**row, "bbox": json.dumps(row["bbox"])} for row in rows)
+        writer.writerows(rows)
     return target
 
 
@@ -418,28 +423,24 @@ def sample_detections(root: str | Path, path: str | Path | None = None, seed: in
     target = Path(path) if path is not None else root / "sample_detections.json"
     rng = random.Random(seed)
     images = []
-    with (root / "sample_truth.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            hour = dt.datetime.fromisoformat(row["timestamp"]).hour
-            night = hour < 6 or hour >= 19
-            found = []
-            for x, y, w, h in json.loads(row.get("boxes") or "[]"):
-                if rng.random() < MISS_RATE:
-                    continue
-                jitter = [rng.gauss(0, 0.01) for _ in range(4)]
-                box = _clip_box(
-                    x + jitter[0], y + jitter[1], w * (1 + jitter[2]), h * (1 + jitter[3])
-                )
-                size_penalty = 0.15 if w * h < 0.01 else 0.0
-                conf = rng.betavariate(8, 1.6) - size_penalty - (0.12 if night else 0.0)
-                found.append(MdDetection("1", min(0.98, max(0.35, conf)), box))
-            if rng.random() < FALSE_BOX_RATE:
-                w, h = rng.uniform(0.03, 0.12), rng.uniform(0.03, 0.1)
-                box = _clip_box(rng.uniform(0, 1 - w), rng.uniform(0.4, 0.95 - h), w, h)
-                conf = rng.uniform(0.21, 0.45) if rng.random() < 0.3 else rng.uniform(0.05, 0.19)
-                found.append(MdDetection("1", conf, box))
-            found.sort(key=lambda d: -d.conf)
-            images.append(MdImage(row["path"], tuple(found)))
+    for row in _truth_rows(root):
+        night = _is_night(dt.datetime.fromisoformat(row["timestamp"]))
+        found = []
+        for x, y, w, h in row["boxes"]:
+            if rng.random() < MISS_RATE:
+                continue
+            jitter = [rng.gauss(0, 0.01) for _ in range(4)]
+            box = _clip_box(x + jitter[0], y + jitter[1], w * (1 + jitter[2]), h * (1 + jitter[3]))
+            size_penalty = 0.15 if w * h < 0.01 else 0.0
+            conf = rng.betavariate(8, 1.6) - size_penalty - (0.12 if night else 0.0)
+            found.append(MdDetection("1", min(0.98, max(0.35, conf)), box))
+        if rng.random() < FALSE_BOX_RATE:
+            w, h = rng.uniform(0.03, 0.12), rng.uniform(0.03, 0.1)
+            box = _clip_box(rng.uniform(0, 1 - w), rng.uniform(0.4, 0.95 - h), w, h)
+            conf = rng.uniform(0.21, 0.45) if rng.random() < 0.3 else rng.uniform(0.05, 0.19)
+            found.append(MdDetection("1", conf, box))
+        found.sort(key=lambda d: -d.conf)
+        images.append(MdImage(row["path"], tuple(found)))
     document = to_json(images, "sample generator (not a model)", {"typical": 0.2})
     document["info"]["comment"] = (
         "boxes drawn from the sample generator's own record of its animals, with noise, "
@@ -462,18 +463,13 @@ def truth_label_table(
     Photos with no animal are labelled ``Nothing``.
     """
     root, target = Path(root), Path(path)
-    with (root / "sample_truth.csv").open() as handle:
-        rows = [
-            {
-                "path": row["path"],
-                "species": "Nothing" if row["species"] == "none" else row["species"].title(),
-                "count": row["count"],
-            }
-            for row in csv.DictReader(handle)
-            if sites is None or row["site"] in sites
-        ]
-    with target.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "species", "count"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return target
+    rows = [
+        {
+            "path": row["path"],
+            "species": "Nothing" if row["species"] == "none" else row["species"].title(),
+            "count": row["count"],
+        }
+        for row in _truth_rows(root)
+        if sites is None or row["site"] in sites
+    ]
+    return _write_csv(target, ["path", "species", "count"], rows)

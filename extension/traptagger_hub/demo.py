@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from traptagger_hub.orgs import Registry
-from traptagger_hub.provision import Provisioner
+from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None)
     backend = _server_or_sqlite(server)
     registry = Registry(registry_url, Provisioner(backend, state / "organisations"))
     try:
-        slug = ORGANISATION.lower().replace(" ", "_")
+        slug = slug_for(ORGANISATION)
         if not registry.roles("admin"):
             # a fresh demo: clear what an earlier, deleted demo folder left on the server
             registry.provisioner.drop(slug)  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,20 @@ def copy_notebooks(source: Path, organisation_folder: Path) -> Path:
         if not (target / notebook.name).exists():
             shutil.copy2(notebook, target / notebook.name)
     return target
+
+
+def organisation_environment(
+    registry: Registry, username: str, organisation: str, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What a person's server runs with in an organisation: ``base`` plus the organisation's
+    database login, store and identity for their role, its workspace when the store is a
+    folder, and our offline Voila template."""
+    env = {**(base or {}), **registry.server_environment(username, organisation)}
+    env = voila_environment(env)  # our Voila template: pages that need no outside host
+    store = env["TRAPTAGGER_STORAGE_URL"]
+    if store.startswith("file://"):  # the organisation's private folder holds its workspace
+        env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
+    return env
 
 
 class RegistryRoles(_Authenticator):
@@ -107,12 +122,8 @@ class OrganisationSettings(_Spawner):
         """The usual environment plus the organisation's database, store and identity."""
         env: dict[str, str] = super().get_env()
         organisation, _ = self._role()
-        env.update(registry_at(self.registry_url).server_environment(self.user.name, organisation))
-        env = voila_environment(env)  # our Voila template: pages that need no outside host
-        store = env["TRAPTAGGER_STORAGE_URL"]
-        if store.startswith("file://"):  # the organisation's private folder holds its workspace
-            env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
-        return env
+        registry = registry_at(self.registry_url)
+        return organisation_environment(registry, self.user.name, organisation, env)
 
     def _root_dir(self) -> str | None:
         """The organisation's own copy of the notebooks (so one's edits stay in one's org)."""
