@@ -8,241 +8,25 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 
-from tests.browser import free_port
-from tests.conftest import MYSQL_SERVER, REPO
+from tests.conftest import MYSQL_SERVER
+from tests.hub.hubs import (
+    PASSWORD,
+    Hub,
+    others_can_run_python,
+    post_form,
+    server_environment,
+    servers_of,
+    wait_for_server,
+)
 from traptagger_lab.db.engine import make_engine
-from traptagger_lab.sample import SampleSurvey
-
-PROXY = REPO / "hub_config/proxy/node_modules/.bin/configurable-http-proxy"
-PASSWORD = "wildlife-2026"
-
-
-@dataclass
-class Hub:
-    """A running hub: its address, organisation and people."""
-
-    url: str
-    api_url: str
-    registry: Registry
-    organisation: str
-    member_url: str
-    storage_url: str
-    people: dict[str, str]  # username -> role
-
-    def login(self, username: str, password: str = PASSWORD) -> object:
-        """A requests session logged in as ``username`` (password login form)."""
-        import requests
-
-        session = requests.Session()
-        page = session.get(f"{self.url}/hub/login", timeout=30)
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
-        form = {"username": username, "password": password}
-        if xsrf:
-            form["_xsrf"] = xsrf.group(1)
-        answer = session.post(f"{self.url}/hub/login", data=form, timeout=180)
-        if not answer.ok:
-            raise PermissionError(f"login as {username} refused ({answer.status_code})")
-        return session
-
-
-def _prepare_organisation(registry: Registry, name: str, survey: SampleSurvey) -> None:
-    from traptagger_lab.lab import open_lab
-    from traptagger_lab.sample import truth_label_table
-
-    registry.request(name, "hub@example.org", "tests", requested_by="admin")
-    slug = registry.pending()[0].slug
-    registry.approve(slug)
-    registry.add(slug, "member", "member")
-    registry.add(slug, "annotator", "annotator")
-    for person in ("admin", "member", "annotator"):
-        registry.set_password(person, PASSWORD)
-    env = registry.server_environment("member", slug)
-    with open_lab(
-        env["TRAPTAGGER_STORAGE_URL"].removeprefix("file://"),
-        database_url=env["TRAPTAGGER_DATABASE_URL"],
-        storage_url=env["TRAPTAGGER_STORAGE_URL"],
-        dask_scheduler="sync",
-    ) as lab:
-        lab.ingest(str(survey.root), survey="S")
-        lab.sequences("S")
-        task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
-        # one site labelled (as if imported from elsewhere), for the members' results
-        labels = truth_label_table(survey.root, survey.root.parent / "labels.csv", ["Site01"])
-        lab.import_labels("S", "csv", str(labels), task=task, add_labels=True)
-
-
-@pytest.fixture
-def hub(
-    request: pytest.FixtureRequest, sample_survey: SampleSurvey, tmp_path: Path
-) -> Iterator[Hub]:
-    """A running hub (with ``indirect`` param True: servers run as organisations' accounts)."""
-    if not PROXY.exists():
-        pytest.skip("configurable-http-proxy is not installed (make test installs it)")
-    os_accounts = bool(getattr(request, "param", False))
-    stores = tmp_path / "stores"
-    if os_accounts:  # the accounts must reach the stores: not under pytest's 0700 folder
-        stores = Path(tempfile.mkdtemp(prefix="tt-hub-stores-"))
-        os.chmod(stores, 0o755)
-    provisioner = Provisioner(MYSQL_SERVER, stores, os_accounts=os_accounts)
-    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
-    registry = Registry(registry_url, provisioner)
-    name = f"Hub {uuid.uuid4().hex[:6]}"
-    slug = name.lower().replace(" ", "_")
-    port = free_port()
-    api_port = free_port()
-    env = {
-        **os.environ,
-        "TRAPTAGGER_HUB_REGISTRY": registry_url,
-        "TRAPTAGGER_HUB_STATE": str(tmp_path / "hub-state"),
-        "TRAPTAGGER_HUB_NOTEBOOKS": str(REPO / "notebooks"),
-        "TRAPTAGGER_HUB_PORT": str(port),
-        "TRAPTAGGER_HUB_API_PORT": str(api_port),
-        "TRAPTAGGER_HUB_PROXY_API_PORT": str(free_port()),
-        "TRAPTAGGER_HUB_PROXY": str(PROXY),
-        "TRAPTAGGER_HUB_SERVICE_PORT": str(free_port()),
-        "TRAPTAGGER_HUB_ORGANISATIONS": str(stores),
-        "TRAPTAGGER_HUB_OS_ACCOUNTS": "1" if os_accounts else "0",
-        "TRAPTAGGER_HUB_DATABASE_SERVER": MYSQL_SERVER,
-        "TRAPTAGGER_PLATFORM_ADMINS": "admin",
-    }
-    for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
-        env.pop(variable, None)
-    log = (tmp_path / "hub.log").open("w")
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        _prepare_organisation(registry, name, sample_survey)
-        if os_accounts:  # what the test prepared as root goes to the organisation's account
-            from traptagger_hub.accounts import account_names, lock_store
-
-            lock_store(stores / slug, account_names(slug))
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterhub",
-                "-f",
-                str(REPO / "hub_config/jupyterhub_config.py"),
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        _wait_for(f"{url}/hub/api", server, tmp_path / "hub.log")
-        member_env = registry.server_environment("member", slug)
-        yield Hub(
-            url,
-            f"http://127.0.0.1:{api_port}/hub/api",
-            registry,
-            slug,
-            member_env["TRAPTAGGER_DATABASE_URL"],
-            member_env["TRAPTAGGER_STORAGE_URL"],
-            {"admin": "admin", "member": "member", "annotator": "annotator"},
-        )
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        _stop_servers_of(f"http://127.0.0.1:{api_port}/hub/api")
-        log.close()
-        registry.close()
-        provisioner.drop(slug)
-        if os_accounts:
-            shutil.rmtree(stores, ignore_errors=True)
-
-
-def _others_can_run_python() -> bool:
-    """Whether an unprivileged account can start this interpreter."""
-    probe = subprocess.run(
-        ["runuser", "-u", "nobody", "--", sys.executable, "-c", "pass"], capture_output=True
-    )
-    return probe.returncode == 0
-
-
-def _stop_servers_of(api_url: str) -> None:
-    """Stop user servers the hub left behind (it stops them itself on a clean shutdown)."""
-    import psutil
-
-    for process, _ in list(_servers_of(api_url)):
-        try:
-            process.terminate()
-            try:
-                process.wait(10)
-            except psutil.TimeoutExpired:
-                process.kill()
-        except psutil.Error:
-            continue
-
-
-def _wait_for(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    import requests
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"JupyterHub exited:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"JupyterHub did not answer in 90 s:\n{log.read_text()[-3000:]}")
-
-
-def _wait_for_server(session: object, hub: Hub, user: str, path: str) -> object:
-    """Follow the spawn until the user's server answers ``path``."""
-    deadline = time.monotonic() + 180
-    answer = None
-    while time.monotonic() < deadline:
-        answer = session.get(f"{hub.url}/user/{user}{path}", timeout=60)  # type: ignore[attr-defined]
-        if answer.status_code != 503 and "/hub/spawn-pending" not in answer.url:
-            return answer
-        time.sleep(1)
-    status = None if answer is None else (answer.status_code, answer.url)  # type: ignore[attr-defined]
-    pytest.fail(f"{user}'s server did not start: {status}")
-
-
-def _servers_of(api_url: str) -> Iterator[tuple[Any, dict[str, str]]]:
-    """The single-user server processes started by the hub at ``api_url``, with their env."""
-    import psutil
-
-    for process in psutil.process_iter(["cmdline"]):
-        if "jupyterhub.singleuser" not in " ".join(process.info["cmdline"] or []):
-            continue
-        try:
-            env = process.environ()
-        except psutil.Error:
-            continue
-        if env.get("JUPYTERHUB_API_URL") == api_url:
-            yield process, dict(env)
-
-
-def _server_environment(hub: Hub, user: str) -> dict[str, str]:
-    """The environment of ``user``'s single-user server process started by ``hub``."""
-    for _, env in _servers_of(hub.api_url):
-        if env.get("JUPYTERHUB_USER") == user:
-            return env
-    raise AssertionError(f"no server process for {user}")
 
 
 def _check_extension_endpoints(hub: Hub, member: object, annotator: object) -> None:
@@ -286,9 +70,9 @@ def _check_extension_endpoints(hub: Hub, member: object, annotator: object) -> N
 @pytest.mark.slow
 def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     member = hub.login("member")
-    lab = _wait_for_server(member, hub, "member", "/lab")
+    lab = wait_for_server(member, hub, "member", "/lab")
     assert lab.status_code == 200  # type: ignore[attr-defined]
-    env = _server_environment(hub, "member")
+    env = server_environment(hub, "member")
     assert env["TRAPTAGGER_ORGANISATION"] == hub.organisation
     assert env["TRAPTAGGER_ROLE"] == "member"
     assert env["TRAPTAGGER_DATABASE_URL"] == hub.member_url
@@ -297,10 +81,10 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
     assert {n.name for n in own.glob("*.ipynb")} >= {"annotate.ipynb", "getting_started.ipynb"}
 
     annotator = hub.login("annotator")
-    app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
+    app = wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
     assert app.status_code == 200, app.text[:300]  # type: ignore[attr-defined]
     assert "annotation_app" not in app.text  # type: ignore[attr-defined]  # Voila hides code
-    env = _server_environment(hub, "annotator")
+    env = server_environment(hub, "annotator")
     assert env["TRAPTAGGER_ROLE"] == "annotator"
     assert "_annotator:" in env["TRAPTAGGER_DATABASE_URL"]
     for path in ("/lab", "/terminals/1", "/api/kernels", "/api/contents", "/api/sessions"):
@@ -325,7 +109,7 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root")
 @pytest.mark.skipif(
-    os.geteuid() == 0 and not _others_can_run_python(),
+    os.geteuid() == 0 and not others_can_run_python(),
     reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
     "servers cannot run as the organisations' accounts on this machine",
 )
@@ -336,13 +120,13 @@ def test_servers_run_as_the_organisations_system_accounts(hub: Hub) -> None:
 
     accounts = account_names(hub.organisation)
     member = hub.login("member")
-    assert _wait_for_server(member, hub, "member", "/lab").status_code == 200  # type: ignore[attr-defined]
+    assert wait_for_server(member, hub, "member", "/lab").status_code == 200  # type: ignore[attr-defined]
     annotator = hub.login("annotator")
-    app = _wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
+    app = wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
     assert app.status_code == 200, app.text[:300]  # type: ignore[attr-defined]
     owners = {
         env["JUPYTERHUB_USER"]: psutil.Process(process.pid).username()
-        for process, env in _servers_of(hub.api_url)
+        for process, env in servers_of(hub.api_url)
     }
     assert owners == {"member": accounts.member, "annotator": accounts.annotator}
     store = Path(hub.storage_url.removeprefix("file://"))
@@ -421,28 +205,17 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
         assert [u for u in requested if remote(u)] == []  # the dashboard needs no outside host
     member_args = " ".join(
         " ".join(p.cmdline())
-        for p, e in _servers_of(hub.api_url)
+        for p, e in servers_of(hub.api_url)
         if e["JUPYTERHUB_USER"] == "member"
     )
     annotator_args = " ".join(
         " ".join(p.cmdline())
-        for p, e in _servers_of(hub.api_url)
+        for p, e in servers_of(hub.api_url)
         if e["JUPYTERHUB_USER"] == "annotator"
     )
     assert "show_tracebacks=True" in member_args  # members debug their dashboards
     assert annotator_args
     assert "show_tracebacks" not in annotator_args
-
-
-def _form(session: object, url: str, fields: dict[str, str], page_url: str = "") -> object:
-    """Post a form of the organisations service with the xsrf token of the page that
-    shows it (the service's home page unless ``page_url`` says otherwise), as a browser would."""
-    if not page_url:
-        page_url = url.split("/services/organisations/")[0] + "/services/organisations/"
-    page = session.get(page_url, timeout=60)  # type: ignore[attr-defined]
-    token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
-    assert token, page.text[:300]
-    return session.post(url, data={**fields, "_xsrf": token.group(1)}, timeout=120)  # type: ignore[attr-defined]
 
 
 @pytest.mark.hub
@@ -460,20 +233,20 @@ def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
     name = f"Second {uuid.uuid4().hex[:6]}"
     slug = name.lower().replace(" ", "_")
     try:
-        sent = _form(
+        sent = post_form(
             member,
             f"{service}request",
             {"name": name, "contact": "m@example.org", "purpose": "bats"},
         )
         assert "a platform admin will look" in sent.text  # type: ignore[attr-defined]
-        refused = _form(member, f"{service}approve/{slug}", {})
+        refused = post_form(member, f"{service}approve/{slug}", {})
         assert refused.status_code == 403  # type: ignore[attr-defined]
 
         admin = hub.login("admin")
         page = admin.get(service, timeout=60)  # type: ignore[attr-defined]
         assert "Enquiries waiting" in page.text
         assert name in page.text
-        approved = _form(admin, f"{service}approve/{slug}", {})
+        approved = post_form(admin, f"{service}approve/{slug}", {})
         assert approved.status_code == 200  # type: ignore[attr-defined]
         assert [r.role for r in hub.registry.roles("member") if r.organisation == slug] == [
             "admin"
@@ -481,7 +254,7 @@ def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
 
         # the admin shares survey S with the new organisation, read-only, and stops again
         assert "<option>S</option>" in admin.get(service, timeout=60).text  # type: ignore[attr-defined]
-        shared = _form(
+        shared = post_form(
             admin,
             f"{service}org/{hub.organisation}/share",
             {"survey": "S", "with": slug, "mode": "read-only"},
@@ -492,21 +265,21 @@ def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
         offered = hub.registry.server_environment("member", slug)["TRAPTAGGER_SHARED_SURVEYS"]
         assert '"survey": "S"' in offered
         (share,) = hub.registry.shares(slug)
-        refused = _form(member, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
+        refused = post_form(member, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
         assert "not an admin" in refused.text  # type: ignore[attr-defined]
-        stopped = _form(admin, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
+        stopped = post_form(admin, f"{service}org/{hub.organisation}/unshare/{share.id}", {})
         assert "sharing stopped" in stopped.text  # type: ignore[attr-defined]
         assert hub.registry.shares(slug) == []
 
-        invited = _form(admin, f"{service}org/{hub.organisation}/invite", {"role": "annotator"})
+        invited = post_form(admin, f"{service}org/{hub.organisation}/invite", {"role": "annotator"})
         link = re.search(r"(http\S+/join/[\w-]+)", invited.text)  # type: ignore[attr-defined]
         assert link, invited.text[:500]  # type: ignore[attr-defined]
         newcomer = requests.Session()
-        joined = _form(
+        joined = post_form(
             newcomer, link.group(1), {"username": "newbie", "password": PASSWORD}, link.group(1)
         )
         assert "You are now annotator" in joined.text  # type: ignore[attr-defined]
-        again = _form(
+        again = post_form(
             requests.Session(),
             link.group(1),
             {"username": "eve", "password": PASSWORD},
