@@ -6,7 +6,9 @@
 #   .venv-dev   the test-suite's: everything plus the dev tools            make test
 #   .venv-base  the base install alone (`pip install .`)                    make check-base
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# A system Python first: the servers of organisations' system accounts must be able to run it
+# (a pyenv Python under /root is closed to them).
+PYTHON ?= $(shell command -v /usr/bin/python3.11 || command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DEV := .venv-dev

@@ -7,6 +7,9 @@ the environment that command sets:
 - ``TRAPTAGGER_HUB_STATE``: folder for the hub's own database and cookie secret;
 - ``TRAPTAGGER_HUB_NOTEBOOKS``: the notebooks users open;
 - ``TRAPTAGGER_HUB_PORT`` (8000) and ``TRAPTAGGER_HUB_PROXY`` (configurable-http-proxy);
+  the hub's, the proxy API's and the service's own ports follow ``TRAPTAGGER_HUB_API_PORT``,
+  ``TRAPTAGGER_HUB_PROXY_API_PORT`` and ``TRAPTAGGER_HUB_SERVICE_PORT`` when set, else are
+  free ports chosen at start (so two hubs run side by side on one machine);
 - ``TRAPTAGGER_HUB_ORGANISATIONS`` (where new organisations' stores go: a folder, or
   ``s3://bucket/prefix`` with ``TRAPTAGGER_HUB_S3_ENDPOINT_URL`` for an S3 other than AWS),
   ``TRAPTAGGER_HUB_DATABASE_SERVER`` (where their databases go: a server URL or ``sqlite``),
@@ -18,28 +21,47 @@ Production differs only in the classes and services (see ``production_config.py`
 """
 
 import os
+import socket
 import sys
 from pathlib import Path
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 
+
+def port(variable: str) -> int:
+    """The port ``variable`` names, else a free one on 127.0.0.1."""
+    if os.environ.get(variable):
+        return int(os.environ[variable])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 state = Path(os.environ.get("TRAPTAGGER_HUB_STATE", "hub-state"))
-state.mkdir(parents=True, exist_ok=True)
+state.mkdir(mode=0o700, parents=True, exist_ok=True)
+os.chmod(state, 0o700)  # the hub's database, cookie secret and tokens: the hub's alone
+os.close(os.open(state / "jupyterhub.sqlite", os.O_CREAT | os.O_RDWR, 0o600))
+os.chmod(state / "jupyterhub.sqlite", 0o600)  # (SQLite's journals copy its mode)
 
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = int(os.environ.get("TRAPTAGGER_HUB_PORT", "8000"))
 c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = int(os.environ.get("TRAPTAGGER_HUB_API_PORT", "8081"))
+c.JupyterHub.hub_port = port("TRAPTAGGER_HUB_API_PORT")
 c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(state / "jupyterhub.pid")
 c.ConfigurableHTTPProxy.command = [
     os.environ.get("TRAPTAGGER_HUB_PROXY", "configurable-http-proxy")
 ]
-c.ConfigurableHTTPProxy.api_url = (
-    f"http://127.0.0.1:{os.environ.get('TRAPTAGGER_HUB_PROXY_API_PORT', '8001')}"
-)
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{port('TRAPTAGGER_HUB_PROXY_API_PORT')}"
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+# Our login page (product, what it is, a link to ask for an organisation): templates/.
+c.JupyterHub.template_paths = [str(Path(__file__).resolve().parent / "templates")]
+c.JupyterHub.template_vars = {
+    "product": "TrapTagger Lab",
+    "enquiry_url": "/services/organisations/enquire",
+}
 
 c.JupyterHub.authenticator_class = "traptagger_hub.hub.RegistryAuthenticator"
 if os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS") == "1":  # one machine, hub as root
@@ -60,7 +82,7 @@ c.JupyterHub.shutdown_on_logout = False
 c.JupyterHub.services = [
     {
         "name": "organisations",
-        "url": f"http://127.0.0.1:{os.environ.get('TRAPTAGGER_HUB_SERVICE_PORT', '8010')}",
+        "url": f"http://127.0.0.1:{port('TRAPTAGGER_HUB_SERVICE_PORT')}",
         "command": [sys.executable, "-m", "traptagger_hub.service"],
         "oauth_no_confirm": True,
         "environment": {

@@ -45,6 +45,21 @@ def account_names(slug: str) -> OsAccounts:
     return OsAccounts(f"{stem}-m", f"{stem}-a")
 
 
+def accounts_possible(python: str) -> str | None:
+    """Why servers cannot run as organisations' accounts here, or None when they can:
+    the hub must run as root, and an unprivileged account must be able to start ``python``
+    (not the case when it lies under a folder only root may open, such as /root)."""
+    if os.geteuid() != 0:
+        return "the hub does not run as root"
+    probe = subprocess.run(
+        ["runuser", "-u", "nobody", "--", python, "-c", "import traptagger_hub"],
+        capture_output=True,
+    )
+    if probe.returncode != 0:
+        return f"other accounts cannot run {python} with this project (a folder only root opens?)"
+    return None
+
+
 def ensure_accounts(slug: str, home: Path) -> OsAccounts:
     """Create the organisation's accounts (idempotent), with ``home`` as their home."""
     if os.geteuid() != 0:

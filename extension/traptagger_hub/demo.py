@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from traptagger_hub.accounts import accounts_possible, ensure_accounts, lock_store
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine
@@ -44,6 +45,7 @@ class DemoHub:
     registry_url: str
     organisation: str
     logins: dict[str, tuple[str, str]]  # username -> (password, role)
+    os_accounts: bool = False  # servers run as the organisation's system accounts
 
 
 def _server_or_sqlite(server: str) -> str:
@@ -61,16 +63,42 @@ def _server_or_sqlite(server: str) -> str:
         return "sqlite"
 
 
+def os_accounts_for(backend: str) -> bool:
+    """Whether the demo's servers run as the organisation's system accounts (so no kernel
+    can read the hub's registry): by default when the hub runs as root with a database
+    server; say why not otherwise."""
+    why_not = "organisations live in SQLite files" if backend == "sqlite" else None
+    why_not = why_not or accounts_possible(sys.executable)
+    if why_not:
+        log.warning(
+            "servers run as this account, not as the organisation's own (%s): every kernel "
+            "can read what this account can",
+            why_not,
+        )
+    return why_not is None
+
+
+def _private_folders(state: Path) -> None:
+    """The demo folder: others may pass through to the organisations' stores (each locked to
+    its accounts) but list nothing; the registry, logins and hub state are the hub's alone."""
+    state.mkdir(parents=True, exist_ok=True)
+    os.chmod(state, 0o711)
+    (state / "organisations").mkdir(exist_ok=True)
+    os.chmod(state / "organisations", 0o711)
+
+
 def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None) -> DemoHub:
     """Create the demo organisation, its data and its people, or reuse them when there."""
     from traptagger_lab.demo import build_demo
 
     state = state.resolve()
-    state.mkdir(parents=True, exist_ok=True)
+    _private_folders(state)
     registry_url = f"sqlite:///{state / 'registry.db'}"
     logins_file = state / "logins.json"
     backend = _server_or_sqlite(server)
-    registry = Registry(registry_url, Provisioner(backend, state / "organisations"))
+    accounts = os_accounts_for(backend)
+    provisioner = Provisioner(backend, state / "organisations", os_accounts=accounts)
+    registry = Registry(registry_url, provisioner)
     try:
         slug = slug_for(ORGANISATION)
         if not registry.roles("admin"):
@@ -98,7 +126,9 @@ def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None)
         storage_url=env["TRAPTAGGER_STORAGE_URL"],
     )
     log.info("demo organisation: %s", json.dumps(summary["status"], default=str))
-    return DemoHub(state, registry_url, slug, logins)
+    if accounts:  # what the demo wrote here as root goes to the organisation's accounts
+        lock_store(Path(store), ensure_accounts(slug, Path(store)))
+    return DemoHub(state, registry_url, slug, logins, accounts)
 
 
 def hub_environment(demo: DemoHub, port: int = 8000, server: str = "sqlite") -> dict[str, str]:
@@ -114,9 +144,17 @@ def hub_environment(demo: DemoHub, port: int = 8000, server: str = "sqlite") -> 
         ),
         "TRAPTAGGER_HUB_ORGANISATIONS": str(demo.state / "organisations"),
         "TRAPTAGGER_HUB_DATABASE_SERVER": server,
+        "TRAPTAGGER_HUB_OS_ACCOUNTS": "1" if demo.os_accounts else "0",
         "TRAPTAGGER_PLATFORM_ADMINS": "admin",  # the demo's admin also approves enquiries
     }
-    for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
+    for variable in (
+        "TRAPTAGGER_DATABASE_URL",
+        "TRAPTAGGER_STORAGE_URL",
+        "TRAPTAGGER_WORKSPACE",
+        "TRAPTAGGER_HUB_API_PORT",  # chosen free by the hub's config: hubs side by side
+        "TRAPTAGGER_HUB_PROXY_API_PORT",
+        "TRAPTAGGER_HUB_SERVICE_PORT",
+    ):
         env.pop(variable, None)
     return env
 

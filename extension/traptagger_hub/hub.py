@@ -7,6 +7,7 @@ differ between them, the organisation and role logic is this module's.
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 from collections.abc import Mapping
@@ -15,18 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
-from traitlets import Unicode
+from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from traptagger_hub.accounts import account_names, lock_store
-from traptagger_hub.orgs import Registry
+from traptagger_hub.identities import canonical_username
+from traptagger_hub.orgs import Registry, Role
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
+from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.widgets import VOILA_ARGS, voila_environment
 
 #: Members see Python tracebacks in Voila pages (the dashboard they may edit); annotators do not.
 MEMBER_VOILA_ARGS = "--VoilaConfiguration.show_tracebacks=True"
 #: Where an annotator lands: the annotation app, served by Voila.
 ANNOTATOR_URL = "/voila/render/annotate.ipynb"
+#: Where members and admins land: the welcome notebook (what to do first), in JupyterLab.
+MEMBER_URL = "/lab/tree/welcome.ipynb"
 
 _registries: dict[str, Registry] = {}
 
@@ -68,6 +73,26 @@ def organisation_environment(
     return env
 
 
+def chooser_html(roles: list[Role]) -> str:
+    """The spawn page's organisation choice for someone with roles in several (else empty)."""
+    if len(roles) < 2:
+        return ""
+    options = "".join(
+        f"<option value='{html.escape(r.organisation)}'>{html.escape(r.name)} ({r.role})</option>"
+        for r in roles
+    )
+    return (
+        "<label for='organisation'>Work in organisation</label> "
+        f"<select id='organisation' name='organisation' class='form-control'>{options}</select>"
+    )
+
+
+def organisation_form(spawner: Any) -> str:
+    """JupyterHub's ``options_form`` callable: the chooser for the spawner's user."""
+    registry_url = getattr(spawner, "registry_url", "")
+    return chooser_html(registry_at(registry_url).roles(spawner.user.name))
+
+
 class RegistryRoles(_Authenticator):
     """Mixin for any Authenticator (passwords here, OAuth in production): only people
     with a role in an active organisation are allowed in."""
@@ -75,6 +100,20 @@ class RegistryRoles(_Authenticator):
     registry_url = Unicode(
         os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
     )
+
+    def normalize_username(self, username: str) -> str:
+        """The registry's one form of a name (trimmed, case-folded): ``Alice`` is ``alice``."""
+        try:
+            return canonical_username(username)
+        except ConfigurationError:  # left as typed: validate_username refuses it
+            return username
+
+    def validate_username(self, username: str) -> bool:
+        """Only names in the registry's documented character set."""
+        try:
+            return canonical_username(username) == username
+        except ConfigurationError:
+            return False
 
     def check_allowed(self, username: str, authentication: Any = None) -> bool:
         """Allowed when the registry gives them a role somewhere (roles decide what they reach)."""
@@ -87,7 +126,10 @@ class RegistryAuthenticator(RegistryRoles, Authenticator):
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         """The username when the password is right and they belong somewhere, else None."""
         registry = registry_at(self.registry_url)
-        username = data.get("username", "").strip()
+        try:
+            username = canonical_username(data.get("username", ""))
+        except ConfigurationError:
+            return None
         if not registry.check_password(username, data.get("password", "")):
             return None
         if not registry.roles(username):
@@ -108,6 +150,14 @@ class OrganisationSettings(_Spawner):
         os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
     )
     notebooks = Unicode("", config=True, help="folder with the notebooks users open")
+
+    @default("options_form")
+    def _organisation_chooser(self) -> Any:
+        return organisation_form
+
+    def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, str]:
+        """The organisation the person chose (checked against their roles at spawn)."""
+        return {"organisation": (formdata.get("organisation") or [""])[0]}
 
     def _role(self) -> tuple[str, str]:
         registry = registry_at(self.registry_url)
@@ -157,7 +207,7 @@ class OrganisationSettings(_Spawner):
     async def start(self) -> Any:
         """Send annotators straight to the annotation app."""
         _, role = self._role()
-        self.default_url = ANNOTATOR_URL if role == "annotator" else "/lab"
+        self.default_url = ANNOTATOR_URL if role == "annotator" else MEMBER_URL
         return await super().start()
 
 

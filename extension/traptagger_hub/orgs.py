@@ -15,27 +15,50 @@ A person may hold roles in several organisations (annotators often work for many
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from traptagger_hub.identities import (
+    canonical_username,
+    check_new_password,
+    hash_password,
+    password_matches,
+)
 from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine, session_factory
 from traptagger_lab.db.models import Survey, utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 ROLES = ("admin", "member", "annotator")
+#: Roles by what they may do: an invitation never lowers a person's role.
+_RANK = {"annotator": 0, "member": 1, "admin": 2}
 INVITATION_LIFETIME = dt.timedelta(days=7)
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+
+
+def _keep_private(url: str) -> None:
+    """A registry in a file is the hub's alone (0600; a new folder for it 0700): it holds
+    every organisation's database logins. SQLite's journal files copy the file's mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 class RegistryBase(DeclarativeBase):
@@ -143,19 +166,31 @@ class Account(RegistryBase):
     password_hash: Mapped[str] = mapped_column(String(200))
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    """``scrypt$salt$hash`` for a password (the salt is random unless given)."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+class PersonLogin(RegistryBase):
+    """One person's own database login in one organisation (dropped when they leave)."""
+
+    __tablename__ = "person_login"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(12), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
 
 
-def password_matches(password: str, stored: str) -> bool:
-    """Whether ``password`` is the one ``stored`` was made from (constant-time compare)."""
-    scheme, salt, _ = stored.split("$")
-    if scheme != "scrypt":
-        return False
-    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)), stored)
+@dataclass(frozen=True)
+class InvitationInfo:
+    """An invitation as its pages show it (``token`` is set for its organisation's admins)."""
+
+    organisation: str
+    name: str
+    role: str
+    created_by: str
+    expires_at: dt.datetime
+    accepted_by: str | None
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +206,7 @@ class Registry:
     """The hub's registry of organisations, memberships and invitations."""
 
     def __init__(self, url: str, provisioner: Provisioner | None = None) -> None:
+        _keep_private(url)
         self.engine = make_engine(url)
         RegistryBase.metadata.create_all(self.engine)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
@@ -181,6 +217,7 @@ class Registry:
     def request(self, name: str, contact: str, purpose: str, requested_by: str) -> Organisation:
         """File the enquiry for a new organisation (a platform admin approves it)."""
         slug = slug_for(name)
+        requested_by = canonical_username(requested_by)
         with self.sessions() as session, session.begin():
             if session.scalar(select(Organisation).where(Organisation.slug == slug)):
                 raise ConfigurationError(f"an organisation called {name!r} exists already")
@@ -190,6 +227,27 @@ class Registry:
             session.add(org)
         return org
 
+    def enquire(
+        self, name: str, contact: str, purpose: str, username: str, password: str
+    ) -> Organisation:
+        """A visitor asks for an organisation: their account is made (or, when the name
+        exists, must be theirs: its password), then the enquiry is filed. They can log in
+        once a platform admin approves it, as its admin."""
+        username = canonical_username(username)
+        slug_for(name)  # refuse a name that makes no identifier before making an account
+        self._account_for(username, password)
+        return self.request(name, contact, purpose, username)
+
+    def organisations(self) -> list[tuple[str, str]]:
+        """(slug, name) of every active organisation, by name."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Organisation.slug, Organisation.name)
+                .where(Organisation.status == "active")
+                .order_by(Organisation.name)
+            ).all()
+        return [(slug, name) for slug, name in rows]
+
     def pending(self) -> list[Organisation]:
         """Enquiries waiting for a decision, oldest first."""
         with self.sessions() as session:
@@ -197,14 +255,29 @@ class Registry:
             return list(session.scalars(query.order_by(Organisation.id)))
 
     def approve(self, slug: str, note: str = "") -> Organisation:
-        """Approve an enquiry: provision its database, logins and store; the requester is admin."""
-        if self.provisioner is None:
-            raise ConfigurationError("this registry has no provisioner: it cannot approve")
+        """Approve an enquiry: provision its database, logins and store; the requester is admin.
+
+        The enquiry is claimed first (one approval wins when two admins click at once) and
+        provisioned outside any registry transaction; a failed provisioning puts it back.
+        """
+        provisioner = self._provisioner("approve")
+        with self.sessions() as session, session.begin():
+            claimed = session.execute(
+                update(Organisation)
+                .where(Organisation.slug == slug, Organisation.status == "requested")
+                .values(status="provisioning")
+            ).rowcount
+            if claimed != 1:
+                org = self._organisation(session, slug)
+                raise ConfigurationError(f"organisation {slug!r} is {org.status}, not requested")
+        try:
+            credentials = provisioner.create(slug)
+        except BaseException:
+            with self.sessions() as session, session.begin():
+                self._organisation(session, slug).status = "requested"
+            raise
         with self.sessions() as session, session.begin():
             org = self._organisation(session, slug)
-            if org.status != "requested":
-                raise ConfigurationError(f"organisation {slug!r} is {org.status}, not requested")
-            credentials = self.provisioner.create(org.slug)
             org.member_url, org.annotator_url = credentials.member_url, credentials.annotator_url
             org.storage_url = credentials.storage_url
             for role, options in (
@@ -217,20 +290,24 @@ class Registry:
                     )
             org.status, org.decided_at, org.decision_note = "active", utcnow(), note
             session.add(Membership(organisation_id=org.id, username=org.requested_by, role="admin"))
+            requester = org.requested_by
+        self._give_login(slug, requester, "admin")
         return org
 
     def reject(self, slug: str, note: str) -> None:
         """Turn an enquiry down, saying why."""
         with self.sessions() as session, session.begin():
             org = self._organisation(session, slug)
+            if org.status != "requested":
+                raise ConfigurationError(f"organisation {slug!r} is {org.status}, not requested")
             org.status, org.decided_at, org.decision_note = "rejected", utcnow(), note
 
     # -- people -----------------------------------------------------------------------------
 
     def set_password(self, username: str, password: str) -> None:
-        """Create the login, or change its password."""
-        if len(password) < 8:
-            raise ConfigurationError("a password needs at least 8 characters")
+        """Create the login, or change its password (an administrator's tool, not a page's)."""
+        username = canonical_username(username)
+        check_new_password(password)
         with self.sessions() as session, session.begin():
             account = session.get(Account, username)
             if account is None:
@@ -239,46 +316,64 @@ class Registry:
                 account.password_hash = hash_password(password)
 
     def check_password(self, username: str, password: str) -> bool:
-        """Whether the login exists and the password is right."""
+        """Whether the login exists and the password is right (any case of the name)."""
+        try:
+            username = canonical_username(username)
+        except ConfigurationError:
+            return False
         with self.sessions() as session:
             account = session.get(Account, username)
         return account is not None and password_matches(password, account.password_hash)
 
     def add(self, slug: str, username: str, role: str) -> None:
-        """Give ``username`` a role in the organisation (replacing any role they had there)."""
+        """Give ``username`` a role in the organisation (replacing any role they had there),
+        with a database login of their own for it; the last admin cannot stop being one."""
         _check_role(role)
+        username = canonical_username(username)
         with self.sessions() as session, session.begin():
             org = self._active(session, slug)
-            existing = session.scalar(
-                select(Membership).where(
-                    Membership.organisation_id == org.id, Membership.username == username
-                )
-            )
-            if existing is not None:
-                existing.role = role
-            else:
+            existing = self._membership(session, org.id, username)
+            if existing is None:
                 session.add(Membership(organisation_id=org.id, username=username, role=role))
+            else:
+                self._check_not_last_admin(session, existing, role)
+                existing.role = role
+        self._give_login(slug, username, role)
 
     def remove(self, slug: str, username: str) -> None:
-        """Take ``username`` out of the organisation (the last admin cannot leave)."""
+        """Take ``username`` out of the organisation (the last admin cannot leave); their
+        database login is dropped and its open connections end."""
+        username = canonical_username(username)
         with self.sessions() as session, session.begin():
             org = self._organisation(session, slug)
-            members = session.scalars(
-                select(Membership).where(Membership.organisation_id == org.id)
-            ).all()
-            mine = [m for m in members if m.username == username]
-            if not mine:
+            mine = self._membership(session, org.id, username)
+            if mine is None:
                 raise NotFoundError(f"{username!r} is not in organisation {slug!r}")
-            admins = [m for m in members if m.role == "admin"]
-            if mine[0].role == "admin" and len(admins) == 1:
-                raise ConfigurationError(f"{username!r} is the last admin of {slug!r}")
-            session.delete(mine[0])
+            self._check_not_last_admin(session, mine, None)
+            session.delete(mine)
+        self._take_login(slug, username)
+
+    def rotate_login(self, slug: str, username: str) -> None:
+        """A new database password for ``username`` in the organisation (their server gets
+        it when it next starts; connections made with the old one end now)."""
+        username = canonical_username(username)
+        with self.sessions() as session:
+            org = self._active(session, slug)
+            login = session.get(PersonLogin, (org.id, username))
+        if login is None:
+            raise NotFoundError(f"{username!r} has no database login in {slug!r}")
+        url = self._provisioner("rotate logins").rotate_login(slug, login.key)
+        with self.sessions() as session, session.begin():
+            stored = session.get(PersonLogin, (org.id, username))
+            if stored is not None:
+                stored.url = url
 
     def invite(
         self, slug: str, role: str, by: str, lifetime: dt.timedelta = INVITATION_LIFETIME
     ) -> str:
         """A one-use invitation token for a role (sent as a link); only admins may invite."""
         _check_role(role)
+        by = canonical_username(by)
         if self.role_of(by, slug) != "admin":
             raise ConfigurationError(f"{by!r} is not an admin of {slug!r}: only admins invite")
         token = secrets.token_urlsafe(32)
@@ -295,25 +390,88 @@ class Registry:
             )
         return token
 
+    def invitation(self, token: str) -> InvitationInfo:
+        """What an invitation link offers (for its join page); NotFoundError when unknown."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(Invitation, Organisation)
+                .join(Organisation, Organisation.id == Invitation.organisation_id)
+                .where(Invitation.token == token)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError("this invitation link is not valid")
+            return self._as_info(*row)
+
+    def invitations(self, slug: str) -> list[InvitationInfo]:
+        """The organisation's open invitations (unused, unexpired), newest first, with tokens."""
+        with self.sessions() as session:
+            org = self._organisation(session, slug)
+            rows = session.scalars(
+                select(Invitation)
+                .where(
+                    Invitation.organisation_id == org.id,
+                    Invitation.accepted_by.is_(None),
+                    Invitation.expires_at >= utcnow(),
+                )
+                .order_by(Invitation.id.desc())
+            ).all()
+            return [self._as_info(i, org, with_token=True) for i in rows]
+
+    def join(self, token: str, username: str, password: str) -> Role:
+        """Join through an invitation link, as a new account or an existing one.
+
+        A new user name gets an account with ``password``; an existing one must give its
+        own password (no invitation changes a password). The link works once: of several
+        people using it at the same moment, one joins and the others are told it was used.
+        """
+        username = canonical_username(username)
+        self.invitation(token)  # an unknown link says so before any account is made
+        self._account_for(username, password)
+        return self.accept(token, username)
+
     def accept(self, token: str, username: str) -> Role:
-        """Join through an invitation; each token works once, until it expires."""
+        """Join ``username`` (already authenticated: OAuth, or :meth:`join`) through an
+        invitation; each token works once, until it expires. An invitation never lowers a
+        role: an admin who accepts a member's link stays admin."""
+        username = canonical_username(username)
         with self.sessions() as session, session.begin():
             invitation = session.scalar(select(Invitation).where(Invitation.token == token))
             if invitation is None:
                 raise NotFoundError("this invitation link is not valid")
-            if invitation.accepted_by is not None:
+            claimed = session.execute(
+                update(Invitation)
+                .where(
+                    Invitation.id == invitation.id,
+                    Invitation.accepted_by.is_(None),
+                    Invitation.expires_at >= utcnow(),
+                )
+                .values(accepted_by=username, accepted_at=utcnow())
+            ).rowcount
+            if claimed != 1:  # (this transaction's snapshot may not show who used it)
+                if invitation.accepted_by is None and invitation.expires_at < utcnow():
+                    raise ConfigurationError("this invitation link has expired: ask for a new one")
                 raise ConfigurationError("this invitation link has been used already")
-            if invitation.expires_at < utcnow():
-                raise ConfigurationError("this invitation link has expired: ask for a new one")
-            invitation.accepted_by, invitation.accepted_at = username, utcnow()
             org = session.get(Organisation, invitation.organisation_id)
             assert org is not None
-            slug, role = org.slug, invitation.role
-        self.add(slug, username, role)
-        return Role(slug, org.name, role)
+            if org.status != "active":
+                raise ConfigurationError(f"organisation {org.name!r} is {org.status}")
+            slug, name, role = org.slug, org.name, invitation.role
+            existing = self._membership(session, org.id, username)
+            if existing is None:
+                session.add(Membership(organisation_id=org.id, username=username, role=role))
+            elif _RANK[existing.role] >= _RANK[role]:
+                role = existing.role
+            else:
+                existing.role = role
+        self._give_login(slug, username, role)
+        return Role(slug, name, role)
 
     def roles(self, username: str) -> list[Role]:
         """Every active organisation ``username`` belongs to, with their role there."""
+        try:
+            username = canonical_username(username)
+        except ConfigurationError:
+            return []
         with self.sessions() as session:
             rows = session.execute(
                 select(Organisation.slug, Organisation.name, Membership.role)
@@ -424,14 +582,24 @@ class Registry:
         """What the hub sets in the user's server for this organisation: the login of
         their role (annotators get the annotator login), the store, who they are, and
         the surveys other organisations share with it (annotators: read-write ones)."""
+        username = canonical_username(username)
         role = self.role_of(username, slug)
         if role is None:
             raise NotFoundError(f"{username!r} is not in organisation {slug!r}")
         with self.sessions() as session:
             org = self._active(session, slug)
-            url = org.annotator_url if role == "annotator" else org.member_url
-            if url is None or org.storage_url is None:
+            if org.member_url is None or org.storage_url is None:
                 raise ConfigurationError(f"organisation {slug!r} was never provisioned")
+            login = session.get(PersonLogin, (org.id, username))
+            if login is not None:
+                url = login.url
+            elif org.member_url.startswith("sqlite"):  # one file: no logins to tell apart
+                url = org.member_url
+            else:
+                raise ConfigurationError(
+                    f"{username!r} has no database login of their own in {slug!r}: "
+                    "an admin of the organisation adds them again"
+                )
             shared = []
             for share, owner in session.execute(
                 select(Share, Organisation)
@@ -469,6 +637,110 @@ class Registry:
         self.engine.dispose()
 
     # -- internals --------------------------------------------------------------------------
+
+    def _provisioner(self, doing: str) -> Provisioner:
+        if self.provisioner is None:
+            raise ConfigurationError(f"this registry has no provisioner: it cannot {doing}")
+        return self.provisioner
+
+    def _account_for(self, username: str, password: str) -> None:
+        """Make the account when the name is new; else the password must be the account's."""
+        if self.check_password(username, password):
+            return
+        with self.sessions() as session:
+            taken = session.get(Account, username) is not None
+        if not taken:
+            check_new_password(password)
+            try:
+                with self.sessions() as session, session.begin():
+                    session.add(Account(username=username, password_hash=hash_password(password)))
+                return
+            except IntegrityError:  # someone took the name this instant
+                pass
+        raise ConfigurationError(
+            f"the user name {username!r} is taken: give its password, or choose another name"
+        )
+
+    @staticmethod
+    def _membership(session: Session, organisation_id: int, username: str) -> Membership | None:
+        return session.scalar(
+            select(Membership).where(
+                Membership.organisation_id == organisation_id, Membership.username == username
+            )
+        )
+
+    @staticmethod
+    def _check_not_last_admin(session: Session, membership: Membership, role: str | None) -> None:
+        """Refuse a change that leaves the organisation without an admin (``role`` None:
+        the person leaves). The organisation's row is locked so two changes queue."""
+        if membership.role != "admin" or role == "admin":
+            return
+        session.execute(
+            select(Organisation.id).where(Organisation.id == membership.organisation_id)
+            .with_for_update()
+        )
+        admins = session.scalars(
+            select(Membership.username).where(
+                Membership.organisation_id == membership.organisation_id,
+                Membership.role == "admin",
+            )
+        ).all()
+        if list(admins) == [membership.username]:
+            raise ConfigurationError(
+                f"{membership.username!r} is the organisation's last admin: make someone else "
+                "admin first"
+            )
+
+    def _give_login(self, slug: str, username: str, role: str) -> None:
+        """The person's own database login for ``role`` (made, or remade when the role's
+        rights changed); nothing when this registry cannot provision (the hub's own)."""
+        if self.provisioner is None:
+            return
+        kind = "annotator" if role == "annotator" else "member"
+        with self.sessions() as session:
+            org = self._active(session, slug)
+            login = session.get(PersonLogin, (org.id, username))
+        if login is not None and login.role == kind:
+            return
+        if login is not None:
+            self.provisioner.drop_login(slug, login.key)
+        key = login.key if login is not None else secrets.token_hex(4)
+        url = self.provisioner.create_login(slug, key, role)
+        with self.sessions() as session, session.begin():
+            stored = session.get(PersonLogin, (org.id, username))
+            if stored is None:
+                session.add(
+                    PersonLogin(
+                        organisation_id=org.id, username=username, key=key, role=kind, url=url
+                    )
+                )
+            else:
+                stored.role, stored.url = kind, url
+
+    def _take_login(self, slug: str, username: str) -> None:
+        """Drop the person's database login in the organisation (and its connections)."""
+        with self.sessions() as session, session.begin():
+            org = self._organisation(session, slug)
+            login = session.get(PersonLogin, (org.id, username))
+            if login is None:
+                return
+            key = login.key
+            session.delete(login)
+        self._provisioner("drop logins").drop_login(slug, key)
+
+    @staticmethod
+    def _as_info(
+        invitation: Invitation, org: Organisation, with_token: bool = False
+    ) -> InvitationInfo:
+        return InvitationInfo(
+            org.slug,
+            org.name,
+            invitation.role,
+            invitation.created_by,
+            invitation.expires_at,
+            invitation.accepted_by,
+            invitation.token if with_token else "",
+        )
 
     @staticmethod
     def _organisation(session: Session, slug: str) -> Organisation:

@@ -34,7 +34,9 @@ def hub(
         stores = Path(tempfile.mkdtemp(prefix="tt-hub-stores-"))
         os.chmod(stores, 0o755)
     provisioner = Provisioner(MYSQL_SERVER, stores, os_accounts=os_accounts)
-    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    # the registry where any account could reach the file: only its mode keeps it private
+    registry_path = (stores if os_accounts else tmp_path) / "registry.db"
+    registry_url = f"sqlite:///{registry_path}"
     registry = Registry(registry_url, provisioner)
     name = f"Hub {uuid.uuid4().hex[:6]}"
     slug = name.lower().replace(" ", "_")
@@ -47,15 +49,19 @@ def hub(
         "TRAPTAGGER_HUB_NOTEBOOKS": str(REPO / "notebooks"),
         "TRAPTAGGER_HUB_PORT": str(port),
         "TRAPTAGGER_HUB_API_PORT": str(api_port),
-        "TRAPTAGGER_HUB_PROXY_API_PORT": str(free_port()),
         "TRAPTAGGER_HUB_PROXY": str(PROXY),
-        "TRAPTAGGER_HUB_SERVICE_PORT": str(free_port()),
         "TRAPTAGGER_HUB_ORGANISATIONS": str(stores),
         "TRAPTAGGER_HUB_OS_ACCOUNTS": "1" if os_accounts else "0",
         "TRAPTAGGER_HUB_DATABASE_SERVER": MYSQL_SERVER,
         "TRAPTAGGER_PLATFORM_ADMINS": "admin",
     }
-    for variable in ("TRAPTAGGER_DATABASE_URL", "TRAPTAGGER_STORAGE_URL", "TRAPTAGGER_WORKSPACE"):
+    for variable in (  # the proxy's and the service's ports: chosen free by the config
+        "TRAPTAGGER_DATABASE_URL",
+        "TRAPTAGGER_STORAGE_URL",
+        "TRAPTAGGER_WORKSPACE",
+        "TRAPTAGGER_HUB_PROXY_API_PORT",
+        "TRAPTAGGER_HUB_SERVICE_PORT",
+    ):
         env.pop(variable, None)
     log = (tmp_path / "hub.log").open("w")
     server: subprocess.Popen[bytes] | None = None
@@ -89,6 +95,8 @@ def hub(
             member_env["TRAPTAGGER_DATABASE_URL"],
             member_env["TRAPTAGGER_STORAGE_URL"],
             {"admin": "admin", "member": "member", "annotator": "annotator"},
+            registry_path,
+            tmp_path / "hub.log",
         )
     finally:
         if server is not None:

@@ -32,6 +32,8 @@ class Hub:
     member_url: str
     storage_url: str
     people: dict[str, str]  # username -> role
+    registry_path: Path
+    log_path: Path
 
     def login(self, username: str, password: str = PASSWORD) -> object:
         """A requests session logged in as ``username`` (password login form)."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from traptagger_hub.orgs import Registry, Role
 from traptagger_hub.provision import Provisioner
 
@@ -63,14 +65,16 @@ def test_enquiry_approval_roles_and_invitations(hub: tuple[Registry, str]) -> No
 
     env = registry.server_environment("lerato", slug)
     assert env["TRAPTAGGER_ROLE"] == "annotator"
-    assert "annotator" in env["TRAPTAGGER_DATABASE_URL"]
-    assert (
-        registry.server_environment("sipho", slug)["TRAPTAGGER_DATABASE_URL"]
-        != env["TRAPTAGGER_DATABASE_URL"]
-    )
-    engine = make_engine(env["TRAPTAGGER_DATABASE_URL"])  # the login really works
+    logins = {
+        person: make_url(registry.server_environment(person, slug)["TRAPTAGGER_DATABASE_URL"])
+        for person in ("lerato", "sipho", "thandi")
+    }
+    assert len({url.username for url in logins.values()}) == 3  # a login of their own each
+    engine = make_engine(env["TRAPTAGGER_DATABASE_URL"])  # the login really works...
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM annotation")).scalar() == 0
+        with pytest.raises(DBAPIError):  # ...with an annotator's rights only
+            connection.execute(text("DELETE FROM image"))
     engine.dispose()
 
     with pytest.raises(ConfigurationError, match="last admin"):
@@ -79,6 +83,10 @@ def test_enquiry_approval_roles_and_invitations(hub: tuple[Registry, str]) -> No
     assert registry.roles("lerato") == []
     with pytest.raises(NotFoundError):
         registry.server_environment("lerato", slug)
+    gone = make_engine(env["TRAPTAGGER_DATABASE_URL"])  # removed: the login is gone too
+    with pytest.raises(DBAPIError), gone.connect():
+        pass
+    gone.dispose()
 
 
 def test_rejected_enquiries_and_bad_roles(tmp_path: Path) -> None:
