@@ -12,7 +12,10 @@ import re
 import stat
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -20,7 +23,16 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.browser import free_port
 from tests.conftest import REPO
-from tests.hub.hubs import PASSWORD, PROXY, Hub, post_form, wait_for_hub
+from tests.hub.hubs import (
+    PASSWORD,
+    PROXY,
+    Hub,
+    others_can_run_python,
+    post_form,
+    wait_for_hub,
+    wait_for_server,
+)
+from tests.hub.kernels import kernel_id_of, message, send_over_kernel_websocket
 from traptagger_lab.db.engine import make_engine
 
 pytestmark = [pytest.mark.hub, pytest.mark.mysql, pytest.mark.slow]
@@ -123,3 +135,111 @@ def test_two_hubs_run_side_by_side(hub: Hub, tmp_path: Path) -> None:
                 second.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 second.kill()
+
+
+def _websocket(hub: Hub, session: object, user: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The base websocket URL of ``user``'s server behind the hub, with the login's cookie
+    header and the ``_xsrf`` query argument a browser sends."""
+    cookies = session.cookies  # type: ignore[attr-defined]
+    header = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in cookies)}
+    xsrf = _xsrf_of(session, user)
+    base = hub.url.replace("http://", "ws://") + f"/user/{user}"
+    return base, header, ({"_xsrf": xsrf} if xsrf else {})
+
+
+def _xsrf_of(session: object, user: str) -> str | None:
+    """The ``_xsrf`` cookie of ``user``'s server (the hub sets one of its own too)."""
+    tokens = sorted(
+        (not c.path.startswith(f"/user/{user}"), c.value)
+        for c in session.cookies  # type: ignore[attr-defined]
+        if c.name == "_xsrf"
+    )
+    return tokens[0][1] if tokens else None
+
+
+def _execute(code: str) -> dict[str, Any]:
+    return message(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+         "allow_stdin": False, "stop_on_error": True},  # fmt: skip
+    )
+
+
+def test_an_annotator_runs_no_code_and_opens_no_other_notebook(hub: Hub) -> None:
+    """Findings: the annotator's kernel websocket let ``execute_request`` through (arbitrary
+    Python in the organisation's folder) and ``/voila/render/<any notebook>`` rendered."""
+    annotator = hub.login("annotator")
+    page = wait_for_server(annotator, hub, "annotator", "/voila/render/annotate.ipynb")
+    kernel = kernel_id_of(page.text)  # type: ignore[attr-defined]
+    base, header, query = _websocket(hub, annotator, "annotator")
+    marker = Path(tempfile.gettempdir()) / f"tt-annotator-ran-{uuid.uuid4().hex}"
+    for protocol in ("legacy", "v1"):
+        answers = send_over_kernel_websocket(
+            base,
+            kernel,
+            header,
+            [_execute(f"open({str(marker)!r}, 'w').write('ran')")],
+            protocol=protocol,  # type: ignore[arg-type]
+            wait=5,
+            query=query,
+        )
+        assert [a["header"]["msg_type"] for a in answers] == [], protocol  # no reply at all
+    assert not marker.exists()  # and nothing ran
+    # the same socket still carries what the app's widgets need
+    info = send_over_kernel_websocket(
+        base, kernel, header, [message("kernel_info_request")], wait=30, query=query
+    )
+    assert "kernel_info_reply" in [a["header"]["msg_type"] for a in info]
+    for path in ("results.ipynb", "getting_started.ipynb", "%72esults.ipynb", "./results.ipynb"):
+        refused = annotator.get(  # type: ignore[attr-defined]
+            f"{hub.url}/user/annotator/voila/render/{path}", timeout=60, allow_redirects=False
+        )
+        assert refused.status_code in (403, 404), (path, refused.status_code)
+        assert "independent records" not in refused.text
+    listing = annotator.get(f"{hub.url}/user/annotator/voila/tree", timeout=60)  # type: ignore[attr-defined]
+    assert listing.status_code in (403, 404)
+    assert "results.ipynb" not in listing.text
+
+
+def _run_in_own_kernel(hub: Hub, session: object, user: str, code: str) -> dict[str, Any]:
+    """Run ``code`` in a new kernel of ``user``'s own server (a member may); its reply."""
+    xsrf = _xsrf_of(session, user)
+    made = session.post(  # type: ignore[attr-defined]
+        f"{hub.url}/user/{user}/api/kernels", json={}, headers={"X-XSRFToken": xsrf}, timeout=60
+    )
+    assert made.status_code == 201, made.text[:300]
+    base, header, query = _websocket(hub, session, user)
+    answers = send_over_kernel_websocket(
+        base, made.json()["id"], header, [_execute(code)], wait=60, query=query
+    )
+    (reply,) = [a for a in answers if a["header"]["msg_type"] == "execute_reply"]
+    return dict(reply["content"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root")
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not others_can_run_python(),
+    reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
+    "servers cannot run as the organisations' accounts on this machine",
+)
+@pytest.mark.parametrize("hub", [True], indirect=True, ids=["os-accounts"])
+def test_no_user_server_can_read_the_registry(hub: Hub) -> None:
+    """Finding: every server ran as the hub's account, so any kernel could read the
+    registry (each organisation's database passwords). Now a member, running code in their
+    own kernel, is refused the registry, the hub's state and the hub's environment."""
+    member = hub.login("member")
+    assert wait_for_server(member, hub, "member", "/lab").status_code == 200  # type: ignore[attr-defined]
+    probe = (
+        "import getpass, os\n"
+        "refused = []\n"
+        f"for path in ({str(hub.registry_path)!r}, {str(hub.log_path.parent / 'hub-state')!r}"
+        ", '/proc/1/environ'):\n"
+        "    try:\n"
+        "        open(path, 'rb').read() if os.path.isfile(path) else os.listdir(path)\n"
+        "    except PermissionError:\n"
+        "        refused.append(path)\n"
+        "print(getpass.getuser(), len(refused))\n"
+        "assert len(refused) == 3, refused\n"
+    )
+    reply = _run_in_own_kernel(hub, member, "member", probe)
+    assert reply["status"] == "ok", reply  # the code ran, and every read was refused
