@@ -46,3 +46,26 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_settings_never_show_their_secrets() -> None:
+    """A notebook that displays its settings shows no password or access key."""
+    from traptagger_lab.settings import SharedSurvey
+
+    settings = Settings(
+        database_url="mysql://member:SECRET1@127.0.0.1/db",
+        storage_options={"key": "AKIA", "secret": "SECRET2"},
+        shared_surveys=[
+            SharedSurvey(
+                organisation="o",
+                survey="s",
+                mode="read-only",
+                database_url="mysql://guest:SECRET3@127.0.0.1/d",
+                storage_url="s3://b/p",
+                storage_options={"secret": "SECRET4"},
+            )
+        ],
+    )
+    shown = repr(settings) + str(settings) + repr(settings.shared_surveys)
+    assert "SECRET" not in shown
+    assert settings.database_url and "SECRET1" in settings.database_url  # still there to use

@@ -67,10 +67,12 @@ class SharedSurvey(BaseModel):
     organisation: str = Field(description="The organisation that owns the survey.")
     survey: str = Field(description="The survey's name there.")
     mode: str = Field(description="'read-only' or 'read-write' (may annotate).")
-    database_url: str = Field(description="A login that sees this survey's rows only.")
+    database_url: str = Field(
+        description="A login that sees this survey's rows only.", repr=False
+    )
     storage_url: str = Field(description="The owner's blob store (derived images).")
     storage_options: dict[str, Any] = Field(
-        default_factory=dict, description="fsspec options of the share's store login."
+        default_factory=dict, description="fsspec options of the share's store login.", repr=False
     )
 
 
@@ -93,6 +95,7 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default sqlite:///<workspace>/lab.db. "
         "mysql+pymysql://... and postgresql+psycopg://... are supported.",
+        repr=False,  # it holds a password: never in a notebook's output
     )
     storage_url: str | None = Field(
         default=None,
@@ -110,6 +113,7 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Extra fsspec options for the store and for S3 sources "
         "(JSON in the environment).",
+        repr=False,  # access keys
     )
     dask_scheduler: str = Field(
         default="local",
