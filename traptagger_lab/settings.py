@@ -67,9 +67,7 @@ class SharedSurvey(BaseModel):
     organisation: str = Field(description="The organisation that owns the survey.")
     survey: str = Field(description="The survey's name there.")
     mode: str = Field(description="'read-only' or 'read-write' (may annotate).")
-    database_url: str = Field(
-        description="A login that sees this survey's rows only.", repr=False
-    )
+    database_url: str = Field(description="A login that sees this survey's rows only.", repr=False)
     storage_url: str = Field(description="The owner's blob store (derived images).")
     storage_options: dict[str, Any] = Field(
         default_factory=dict, description="fsspec options of the share's store login.", repr=False

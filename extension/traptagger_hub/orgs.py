@@ -20,11 +20,13 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.expression import Update
 
 from traptagger_hub.identities import (
     canonical_username,
@@ -34,7 +36,7 @@ from traptagger_hub.identities import (
 )
 from traptagger_hub.provision import Provisioner, slug_for
 from traptagger_lab.db.engine import make_engine, session_factory
-from traptagger_lab.db.models import Survey, utcnow
+from traptagger_lab.db.models import Image, Survey, utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 ROLES = ("admin", "member", "annotator")
@@ -46,6 +48,12 @@ INVITATION_LIFETIME = dt.timedelta(days=7)
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise ConfigurationError(f"role {role!r}: use one of {ROLES}")
+
+
+def _changed(session: Session, statement: Update) -> int:
+    """Run a conditional UPDATE; how many rows it changed (0: the condition no longer held)."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)
 
 
 def _keep_private(url: str) -> None:
@@ -145,6 +153,18 @@ class SharedSurvey:
     created_by: str
 
 
+class ShareStore(RegistryBase):
+    """Where a share's receivers read its blobs, when not the owner's store (S3 shares get
+    a prefix of their own holding the survey's blobs alone)."""
+
+    __tablename__ = "share_store"
+
+    share_id: Mapped[int] = mapped_column(
+        ForeignKey("share.id", ondelete="CASCADE"), primary_key=True
+    )
+    storage_url: Mapped[str] = mapped_column(Text)
+
+
 class StorageLogin(RegistryBase):
     """The fsspec options (a login limited to its prefix) of one role's store access."""
 
@@ -234,7 +254,10 @@ class Registry:
         exists, must be theirs: its password), then the enquiry is filed. They can log in
         once a platform admin approves it, as its admin."""
         username = canonical_username(username)
-        slug_for(name)  # refuse a name that makes no identifier before making an account
+        slug = slug_for(name)  # refuse what cannot be filed before making an account
+        with self.sessions() as session:
+            if session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+                raise ConfigurationError(f"an organisation called {name!r} exists already")
         self._account_for(username, password)
         return self.request(name, contact, purpose, username)
 
@@ -262,11 +285,12 @@ class Registry:
         """
         provisioner = self._provisioner("approve")
         with self.sessions() as session, session.begin():
-            claimed = session.execute(
+            claimed = _changed(
+                session,
                 update(Organisation)
                 .where(Organisation.slug == slug, Organisation.status == "requested")
-                .values(status="provisioning")
-            ).rowcount
+                .values(status="provisioning"),
+            )
             if claimed != 1:
                 org = self._organisation(session, slug)
                 raise ConfigurationError(f"organisation {slug!r} is {org.status}, not requested")
@@ -438,15 +462,16 @@ class Registry:
             invitation = session.scalar(select(Invitation).where(Invitation.token == token))
             if invitation is None:
                 raise NotFoundError("this invitation link is not valid")
-            claimed = session.execute(
+            claimed = _changed(
+                session,
                 update(Invitation)
                 .where(
                     Invitation.id == invitation.id,
                     Invitation.accepted_by.is_(None),
                     Invitation.expires_at >= utcnow(),
                 )
-                .values(accepted_by=username, accepted_at=utcnow())
-            ).rowcount
+                .values(accepted_by=username, accepted_at=utcnow()),
+            )
             if claimed != 1:  # (this transaction's snapshot may not show who used it)
                 if invitation.accepted_by is None and invitation.expires_at < utcnow():
                     raise ConfigurationError("this invitation link has expired: ask for a new one")
@@ -532,9 +557,12 @@ class Registry:
             session.add(share)
             session.flush()
             try:
-                login = self.provisioner.share(slug, survey_id, share.id, mode)
+                keys = self._survey_keys(org, survey_id) if self.provisioner.s3 else []
+                login = self.provisioner.share(slug, survey_id, share.id, mode, keys)
                 share.database_url = login.database_url
                 share.storage_options = json.dumps(login.storage_options)
+                if login.storage_url:
+                    session.add(ShareStore(share_id=share.id, storage_url=login.storage_url))
             except Exception:
                 self.provisioner.unshare(slug, share.id)  # leave no half-made views or login
                 raise
@@ -553,6 +581,9 @@ class Registry:
             if self.role_of(by, owner.slug) != "admin":
                 raise ConfigurationError(f"{by!r} is not an admin of {owner.slug!r}")
             self.provisioner.unshare(owner.slug, share.id)
+            store = session.get(ShareStore, share.id)
+            if store is not None:
+                session.delete(store)
             session.delete(share)
 
     def surveys(self, slug: str) -> list[str]:
@@ -609,17 +640,18 @@ class Registry:
             ):
                 if role == "annotator" and share.mode != "read-write":
                     continue
+                store = session.get(ShareStore, share.id)
                 shared.append(
                     {
                         "organisation": owner.slug,
                         "survey": share.survey_name,
                         "mode": share.mode,
                         "database_url": share.database_url,
-                        "storage_url": owner.storage_url,
+                        "storage_url": store.storage_url if store else owner.storage_url,
                         "storage_options": json.loads(share.storage_options),
                     }
                 )
-            login = session.get(
+            store_login = session.get(
                 StorageLogin, (org.id, "annotator" if role == "annotator" else "member")
             )
             return {
@@ -629,7 +661,7 @@ class Registry:
                 "TRAPTAGGER_STORAGE_URL": org.storage_url,
                 "TRAPTAGGER_ANNOTATOR": username,
                 "TRAPTAGGER_SHARED_SURVEYS": json.dumps(shared),
-                "TRAPTAGGER_STORAGE_OPTIONS": login.options if login is not None else "{}",
+                "TRAPTAGGER_STORAGE_OPTIONS": store_login.options if store_login else "{}",
             }
 
     def close(self) -> None:
@@ -676,7 +708,8 @@ class Registry:
         if membership.role != "admin" or role == "admin":
             return
         session.execute(
-            select(Organisation.id).where(Organisation.id == membership.organisation_id)
+            select(Organisation.id)
+            .where(Organisation.id == membership.organisation_id)
             .with_for_update()
         )
         admins = session.scalars(
@@ -769,6 +802,22 @@ class Registry:
                 return {name: survey_id for name, survey_id in rows}
         finally:
             engine.dispose()
+
+    @staticmethod
+    def _survey_keys(org: Organisation, survey_id: int) -> list[str]:
+        """The blob keys of one survey's photos (what its guests may read)."""
+        assert org.member_url is not None
+        engine = make_engine(org.member_url, pool_size=1)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    select(Image.compressed_key, Image.thumbnail_key).where(
+                        Image.survey_id == survey_id
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        return sorted({key for row in rows for key in row if key})
 
     @staticmethod
     def _as_shared(share: Share, owner: str, shared_with: str) -> SharedSurvey:

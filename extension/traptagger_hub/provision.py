@@ -4,16 +4,21 @@ Isolation is enforced by the servers, not by Python checks a notebook user
 could bypass: every organisation gets a database on the shared server and two
 logins that can reach only that database. The member login owns it (notebooks,
 processing); the annotator login may read everything in it but write only what
-annotating writes (annotations, jobs, outages, corrected boxes). Blobs live
-under a per-organisation prefix (locally a directory only its owner can open).
+annotating writes (annotations, jobs, outages, corrected boxes). The hub keeps
+those two for itself (schema upgrades, share views, the annotator's grants);
+each person gets a login of their own with the rights of one of them, so
+removing a person ends their database access. Blobs live under a
+per-organisation prefix (locally a directory only its owner can open).
+
+Passwords are sent to the servers as the verifiers they store, never in
+plaintext (see :mod:`traptagger_hub.passwords`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +26,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 
 from traptagger_hub.accounts import ensure_accounts, lock_store, remove_accounts
+from traptagger_hub.passwords import new_password, password_clause
 from traptagger_hub.s3 import S3Stores
 from traptagger_hub.sharing import MODES, shared_tables, view_sql
 from traptagger_lab.db.engine import make_engine, upgrade
-from traptagger_lab.errors import ConfigurationError
+from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 #: What the annotator login may change, table by table; it may read every table.
 ANNOTATOR_WRITES: dict[str, tuple[str, ...]] = {
@@ -38,7 +45,11 @@ ANNOTATOR_WRITES: dict[str, tuple[str, ...]] = {
     "detection": ("INSERT", "UPDATE"),
 }
 
+#: Whose rights each person's role gets: the organisation login of that name.
+PERSON_RIGHTS: dict[str, str] = {"admin": "member", "member": "member", "annotator": "annotator"}
+
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+_KEY = re.compile(r"^[a-z0-9]{1,12}$")
 
 
 def slug_for(name: str) -> str:
@@ -49,6 +60,19 @@ def slug_for(name: str) -> str:
     if not _SLUG.match(slug):
         raise ConfigurationError(f"cannot make an identifier from organisation name {name!r}")
     return slug
+
+
+def _check_slug(slug: str) -> None:
+    if not _SLUG.match(slug):
+        raise ConfigurationError(f"organisation id {slug!r}: use a-z, 0-9 and _ only")
+
+
+def _person_login(slug: str, key: str) -> str:
+    """The login name of person ``key`` of organisation ``slug`` (at most 48 characters)."""
+    _check_slug(slug)
+    if not _KEY.match(key):
+        raise ConfigurationError(f"person key {key!r}: use 1 to 12 of a-z and 0-9")
+    return f"tt_{slug}_u{key}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,8 @@ class ShareLogin:
 
     database_url: str
     storage_options: dict[str, Any] = field(default_factory=dict)
+    #: Where the share's blobs are read, when not the owner's store (an S3 share's own prefix).
+    storage_url: str = ""
 
 
 class Provisioner:
@@ -84,7 +110,8 @@ class Provisioner:
     ``admin_url="sqlite"``
     (a laptop demo without a server) puts each organisation's SQLite file in
     its private directory: isolation is then the file system's alone, and
-    annotators share the member login, so use a server for real deployments.
+    everyone shares the one file (SQLite has no logins), so use a server for
+    real deployments.
     """
 
     def __init__(
@@ -118,8 +145,7 @@ class Provisioner:
 
     def create(self, slug: str) -> OrgCredentials:
         """Make the organisation's database, its two logins and its storage directory."""
-        if not _SLUG.match(slug):
-            raise ConfigurationError(f"organisation id {slug!r}: use a-z, 0-9 and _ only")
+        _check_slug(slug)
         if self.s3 is not None:
             if self.backend == "sqlite":
                 raise ConfigurationError("an S3 store needs a database server, not 'sqlite'")
@@ -136,7 +162,7 @@ class Provisioner:
                 return self._create_sqlite(slug, storage)
             storage_url, options = storage.resolve().as_uri(), ({}, {})
         database, member, annotator = self._names(slug)
-        member_password, annotator_password = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        member_password, annotator_password = new_password(), new_password()
         if self.backend == "postgresql":
             self._create_postgres(database, member, member_password, annotator, annotator_password)
         else:
@@ -159,20 +185,97 @@ class Provisioner:
 
     def grant_annotator(self, member_engine: Engine, annotator: str) -> None:
         """(Re)grant the annotator login its rights; run again after a schema upgrade."""
-        quoted = self._quote_user(annotator)
         with member_engine.begin() as connection:
-            if self.backend == "postgresql":
-                connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {quoted}"))
-                connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}"))
-                connection.execute(
-                    text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
-                )
-            else:
-                database = member_engine.url.database
-                connection.execute(text(f"GRANT SELECT ON `{database}`.* TO {quoted}"))
-            for table, rights in ANNOTATOR_WRITES.items():
-                target = table if self.backend == "postgresql" else f"`{database}`.`{table}`"
-                connection.execute(text(f"GRANT {', '.join(rights)} ON {target} TO {quoted}"))
+            for grant in self._annotator_grants(str(member_engine.url.database), annotator):
+                connection.execute(text(grant))
+
+    def create_login(self, slug: str, key: str, role: str) -> str:
+        """A database login of one person of organisation ``slug``; returns its URL.
+
+        The login, ``tt_<slug>_u<key>``, has the rights of the organisation's
+        member login for an "admin" or "member", of its annotator login for an
+        "annotator" (:data:`PERSON_RIGHTS`). On PostgreSQL a member's sessions
+        act as the owner role, so what they create (tables, migrations) is the
+        organisation's, not the person's. For an existing login this sets a new
+        password and ``role``'s rights, and ends its open connections. SQLite
+        has no logins: this returns the organisation's shared SQLite URL.
+
+        Args:
+            slug: The organisation.
+            key: The person within it: 1 to 12 of a-z and 0-9.
+            role: "admin", "member" or "annotator".
+
+        Raises:
+            ConfigurationError: a bad ``slug``, ``key`` or ``role``.
+        """
+        user = _person_login(slug, key)
+        if role not in PERSON_RIGHTS:
+            raise ConfigurationError(f"role {role!r}: use one of {', '.join(PERSON_RIGHTS)}")
+        if self.backend == "sqlite":
+            return self._sqlite_url(slug)
+        database, member, annotator = self._names(slug)
+        password = new_password()
+        with self._admin() as connection:
+            existed = self._login_exists(connection, user)
+        rights = member if PERSON_RIGHTS[role] == "member" else annotator
+        if self.backend == "postgresql":
+            self._person_postgres(slug, user, password, rights, existed)
+        else:
+            self._person_mysql(database, user, password, rights == member)
+        if existed:  # its rights may have changed: no session keeps the old ones
+            self._end_sessions(user)
+        return self._url(database, user, password)
+
+    def rotate_login(self, slug: str, key: str) -> str:
+        """Give a person's login a new password and end its open connections; returns its URL.
+
+        SQLite has no logins: this returns the organisation's shared SQLite URL.
+
+        Raises:
+            ConfigurationError: a bad ``slug`` or ``key``.
+            NotFoundError: the person has no login.
+        """
+        user = _person_login(slug, key)
+        if self.backend == "sqlite":
+            return self._sqlite_url(slug)
+        password = new_password()
+        verb = "ROLE" if self.backend == "postgresql" else "USER"
+        with self._admin() as connection:
+            if not self._login_exists(connection, user):
+                raise NotFoundError(f"organisation {slug!r} has no login for person {key!r}")
+            self._with_password(connection, f"ALTER {verb} {self._quote_user(user)}", password)
+        self._end_sessions(user)
+        return self._url(self._names(slug)[0], user, password)
+
+    def drop_login(self, slug: str, key: str) -> None:
+        """Remove a person's login and end its open connections (idempotent).
+
+        On PostgreSQL what the person owns in the organisation's database (made
+        outside the owner role) passes to the organisation's member login.
+        """
+        user = _person_login(slug, key)
+        database, member, _ = self._names(slug)
+        if self.backend == "postgresql":
+            self._drop_postgres_login(database, user, member)
+        elif self.backend != "sqlite":
+            with self._admin() as connection:
+                connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
+            self._end_sessions(user)  # MariaDB keeps a dropped user's sessions open
+
+    def login_keys(self, slug: str) -> list[str]:
+        """Keys of the organisation's person logins that exist on the server."""
+        _check_slug(slug)
+        if self.backend == "sqlite":
+            return []
+        if self.backend == "postgresql":
+            query = "SELECT rolname FROM pg_roles WHERE rolname ~ :pattern"
+        else:
+            query = "SELECT User FROM mysql.user WHERE Host = '%' AND User REGEXP :pattern"
+        # the key has no "_", so another organisation's names never match
+        pattern = f"^tt_{slug}_u[a-z0-9]+$"
+        with self._admin() as connection:
+            names = connection.scalars(text(query), {"pattern": pattern}).all()
+        return sorted(name.removeprefix(f"tt_{slug}_u") for name in names)
 
     def drop(self, slug: str) -> None:
         """Remove the organisation's database and logins (its stored blobs stay)."""
@@ -186,6 +289,8 @@ class Provisioner:
         database, member, annotator = self._names(slug)
         for share_id in self.share_ids(slug):
             self.unshare(slug, share_id)
+        for key in self.login_keys(slug):
+            self.drop_login(slug, key)
         with self._admin() as connection:
             if self.backend == "postgresql":
                 connection.execute(
@@ -203,15 +308,16 @@ class Provisioner:
                 for user in (annotator, member):
                     connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(user)}"))
 
-    def share(self, slug: str, survey_id: int, share_id: int, mode: str) -> ShareLogin:
+    def share(
+        self, slug: str, survey_id: int, share_id: int, mode: str, keys: Sequence[str] = ()
+    ) -> ShareLogin:
         """Give a new login the rows of one survey of organisation ``slug``.
 
         The login sees views named like the tables, holding that survey's rows
         only (see :mod:`traptagger_hub.sharing`); ``read-write`` also lets it
         write annotations, jobs and boxes of that survey through them. On S3
-        it also gets a login that may read the owner's blobs by key but not
-        list them: keys are content hashes, so it reaches the images whose keys
-        its views show, not the others.
+        the survey's blobs (``keys``) are copied under a prefix of the share's
+        own, and a login that may read that prefix alone, not list it, goes with it.
         """
         if mode not in MODES:
             raise ConfigurationError(f"share mode {mode!r}: use one of {MODES}")
@@ -222,7 +328,7 @@ class Provisioner:
             )
         database, member, _ = self._names(slug)
         name = f"tt_share_{int(share_id)}"
-        password = secrets.token_urlsafe(24)
+        password = new_password()
         writes = ANNOTATOR_WRITES if mode == "read-write" else {}
         if self.backend == "postgresql":
             self._share_postgres(database, member, name, password, survey_id, writes)
@@ -230,8 +336,10 @@ class Provisioner:
         else:
             self._share_mysql(database, member, name, password, survey_id, writes)
             url = self._url(name, name, password)
-        options = self.s3.share(slug, share_id) if self.s3 is not None else {}
-        return ShareLogin(url, options)
+        if self.s3 is None:
+            return ShareLogin(url)
+        storage_url, options = self.s3.share(slug, share_id, list(keys))
+        return ShareLogin(url, options, storage_url)
 
     def share_ids(self, slug: str) -> list[int]:
         """Ids of the shares of the organisation's surveys that exist on the server."""
@@ -239,11 +347,8 @@ class Provisioner:
         if self.backend == "sqlite":
             return []
         if self.backend == "postgresql":
-            with self._admin() as connection:
-                if not connection.scalar(
-                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
-                ):
-                    return []
+            if not self._postgres_database_exists(database):
+                return []
             query = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tt\\_share\\_%'"
             with self._admin(database) as connection:
                 names = connection.scalars(text(query)).all()
@@ -258,29 +363,17 @@ class Provisioner:
 
     def unshare(self, slug: str, share_id: int) -> None:
         """Drop a share's views and login (idempotent)."""
-        database, _, _ = self._names(slug)
+        database, member, _ = self._names(slug)
         name = f"tt_share_{int(share_id)}"
         if self.backend == "postgresql":
+            self._drop_postgres_login(database, name, member)
             with self._admin(database) as connection:
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE usename = :name"
-                    ),
-                    {"name": name},
-                )
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-                exists = connection.scalar(
-                    text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}
-                )
-                if exists:
-                    # its grants (database, sequences) go with DROP OWNED in this database
-                    connection.execute(text(f'DROP OWNED BY "{name}"'))
-                    connection.execute(text(f'DROP ROLE "{name}"'))
         elif self.backend != "sqlite":
             with self._admin() as connection:
                 connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
                 connection.execute(text(f"DROP USER IF EXISTS {self._quote_user(name)}"))
+            self._end_sessions(name)
         if self.s3 is not None:
             self.s3.unshare(share_id)
 
@@ -302,10 +395,7 @@ class Provisioner:
                 sql = view_sql("mysql", name, database, table, survey_id)
                 definer = f"DEFINER = {self._quote_user(member)} "
                 connection.execute(text(sql.replace("SQL SECURITY", definer + "SQL SECURITY")))
-            connection.execute(
-                text(f"CREATE USER {self._quote_user(name)} IDENTIFIED BY :password"),
-                {"password": password},
-            )
+            self._with_password(connection, f"CREATE USER {self._quote_user(name)}", password)
             connection.execute(text(f"GRANT SELECT ON `{name}`.* TO {self._quote_user(name)}"))
             for table, rights in writes.items():
                 connection.execute(
@@ -325,7 +415,7 @@ class Provisioner:
         writes: dict[str, tuple[str, ...]],
     ) -> None:
         with self._admin() as connection:
-            connection.execute(text(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'"))
+            self._with_password(connection, f'CREATE ROLE "{name}" LOGIN', password)
         with self._admin(database) as connection:
             connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{name}"'))
             connection.execute(text(f'CREATE SCHEMA "{name}" AUTHORIZATION "{member}"'))
@@ -359,6 +449,9 @@ class Provisioner:
             engine.dispose()
         return OrgCredentials(slug, str(database), url, url, storage.resolve().as_uri())
 
+    def _sqlite_url(self, slug: str) -> str:
+        return f"sqlite:///{(self.storage_root / slug).resolve() / 'lab.db'}"
+
     @staticmethod
     def _names(slug: str) -> tuple[str, str, str]:
         return f"tt_org_{slug}", f"tt_{slug}_member", f"tt_{slug}_annotator"
@@ -391,10 +484,7 @@ class Provisioner:
                 text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
             )
             for user, password in ((member, member_pw), (annotator, annotator_pw)):
-                connection.execute(
-                    text(f"CREATE USER {self._quote_user(user)} IDENTIFIED BY :password"),
-                    {"password": password},
-                )
+                self._with_password(connection, f"CREATE USER {self._quote_user(user)}", password)
             # the member login owns its database, and may hand its annotator read/annotate rights
             connection.execute(
                 text(
@@ -408,8 +498,105 @@ class Provisioner:
     ) -> None:
         with self._admin() as connection:
             for user, password in ((member, member_pw), (annotator, annotator_pw)):
-                # CREATE ROLE cannot take a bound parameter: the password is URL-safe base64
-                connection.execute(text(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}'"))
+                self._with_password(connection, f'CREATE ROLE "{user}" LOGIN', password)
             connection.execute(text(f'CREATE DATABASE "{database}" OWNER "{member}"'))
             connection.execute(text(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC'))
             connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{annotator}"'))
+
+    def _annotator_grants(self, database: str, user: str) -> list[str]:
+        """The statements that give ``user`` the annotator's rights in ``database``."""
+        quoted = self._quote_user(user)
+        if self.backend == "postgresql":
+            grants = [
+                f"GRANT USAGE ON SCHEMA public TO {quoted}",
+                f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}",
+                f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+            ]
+        else:
+            grants = [f"GRANT SELECT ON `{database}`.* TO {quoted}"]
+        for table, rights in ANNOTATOR_WRITES.items():
+            target = table if self.backend == "postgresql" else f"`{database}`.`{table}`"
+            grants.append(f"GRANT {', '.join(rights)} ON {target} TO {quoted}")
+        return grants
+
+    def _person_postgres(
+        self, slug: str, user: str, password: str, rights: str, existed: bool
+    ) -> None:
+        """``user`` logs in with ``password`` and inherits organisation role ``rights`` alone."""
+        database, member, annotator = self._names(slug)
+        with self._admin() as connection:
+            verb = "ALTER" if existed else "CREATE"
+            self._with_password(connection, f'{verb} ROLE "{user}" LOGIN INHERIT', password)
+            if existed:  # from an earlier role
+                other = annotator if rights == member else member
+                connection.execute(text(f'REVOKE "{other}" FROM "{user}"'))
+            connection.execute(text(f'GRANT "{rights}" TO "{user}"'))
+            connection.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{user}"'))
+            # a member's sessions act as the owner role: what they create is the organisation's
+            setting = f"SET role = '{member}'" if rights == member else "RESET role"
+            connection.execute(text(f'ALTER ROLE "{user}" IN DATABASE "{database}" {setting}'))
+
+    def _person_mysql(self, database: str, user: str, password: str, member: bool) -> None:
+        """``user`` logs in with ``password`` and has the member's or the annotator's rights."""
+        quoted = self._quote_user(user)
+        with self._admin() as connection:
+            # made anew, so that an earlier role's grants go
+            connection.execute(text(f"DROP USER IF EXISTS {quoted}"))
+            self._with_password(connection, f"CREATE USER {quoted}", password)
+            if member:
+                grants = [f"GRANT ALL PRIVILEGES ON `{database}`.* TO {quoted}"]
+            else:
+                grants = self._annotator_grants(database, user)
+            for grant in grants:
+                connection.execute(text(grant))
+
+    def _with_password(self, connection: Connection, statement: str, password: str) -> None:
+        """Run ``statement`` (CREATE or ALTER of a login) setting ``password``, hashed."""
+        sql = f"{statement} {password_clause(self.backend, password)}"
+        connection.execute(text(sql.replace(":", "\\:")))  # a verifier's "=:" is no parameter
+
+    def _login_exists(self, connection: Connection, user: str) -> bool:
+        if self.backend == "postgresql":
+            query = "SELECT 1 FROM pg_roles WHERE rolname = :user"
+        else:
+            query = "SELECT 1 FROM mysql.user WHERE User = :user AND Host = '%'"
+        return bool(connection.scalar(text(query), {"user": user}))
+
+    def _postgres_database_exists(self, database: str) -> bool:
+        with self._admin() as connection:
+            query = "SELECT 1 FROM pg_database WHERE datname = :name"
+            return bool(connection.scalar(text(query), {"name": database}))
+
+    def _end_sessions(self, user: str) -> None:
+        """End ``user``'s open connections: a changed or dropped login does not end them."""
+        with self._admin() as connection:
+            if self.backend == "postgresql":
+                # waits up to 5 s for each to end, so it holds no locks afterwards
+                query = (
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                    "WHERE usename = :user"
+                )
+                connection.execute(text(query), {"user": user})
+                return
+            query = "SELECT id FROM information_schema.processlist WHERE user = :user"
+            for thread in connection.scalars(text(query), {"user": user}).all():
+                try:
+                    connection.execute(text(f"KILL CONNECTION {int(thread)}"))
+                except DBAPIError as exc:  # it ended meanwhile (ER_NO_SUCH_THREAD)
+                    if "1094" not in str(exc.orig):
+                        raise
+
+    def _drop_postgres_login(self, database: str, user: str, heir: str) -> None:
+        """Lock ``user`` out, end its sessions, give what it owns to ``heir``, and drop it."""
+        with self._admin() as connection:
+            if not self._login_exists(connection, user):
+                return
+            connection.execute(text(f'ALTER ROLE "{user}" NOLOGIN'))
+        self._end_sessions(user)
+        # its grants (database, sequences) and objects are in the organisation's database
+        here = database if self._postgres_database_exists(database) else None
+        with self._admin(here) as connection:
+            if here is not None:
+                connection.execute(text(f'REASSIGN OWNED BY "{user}" TO "{heir}"'))
+                connection.execute(text(f'DROP OWNED BY "{user}"'))
+            connection.execute(text(f'DROP ROLE "{user}"'))

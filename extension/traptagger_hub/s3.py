@@ -76,6 +76,7 @@ class S3Stores:
         self.bucket, self.prefix = split_s3_url(root)
         self.endpoint_url = endpoint_url
         self.iam = boto3.client("iam", endpoint_url=endpoint_url, **client)
+        self.s3 = boto3.client("s3", endpoint_url=endpoint_url, **client)
 
     def create(self, slug: str) -> PrefixLogins:
         """Make the two IAM users of the organisation, limited to its prefix."""
@@ -86,15 +87,35 @@ class S3Stores:
         }
         return PrefixLogins(f"s3://{self.bucket}/{prefix}", options["member"], options["annotator"])
 
-    def share(self, slug: str, share_id: int) -> dict[str, Any]:
-        """A login for a survey share: it may read the owner's blobs by key, never list them."""
-        policy = prefix_policy(self.bucket, self._prefix(slug), ["s3:GetObject"])
-        policy["Statement"] = policy["Statement"][:1]  # no listing: keys are content hashes
-        return self._user(f"tt-share-{int(share_id)}", policy)
+    def share(self, slug: str, share_id: int, keys: list[str]) -> tuple[str, dict[str, Any]]:
+        """A store of one survey share: the survey's blobs (``keys``, relative to the owner's
+        prefix) copied under a prefix of the share's own, and a login that may read that
+        prefix alone, never list it. Returns the share store's URL and the login's options.
+
+        A copy, because a policy cannot name a survey's thousands of content-hash keys:
+        photos added to the survey later reach the guests when it is shared again.
+        """
+        source, target = self._prefix(slug), self._share_prefix(share_id)
+        for key in keys:
+            self.s3.copy_object(
+                Bucket=self.bucket,
+                Key=f"{target}/{key}",
+                CopySource={"Bucket": self.bucket, "Key": f"{source}/{key}"},
+            )
+        policy = prefix_policy(self.bucket, target, ["s3:GetObject"])
+        policy["Statement"] = policy["Statement"][:1]  # read by key, no listing
+        return f"s3://{self.bucket}/{target}", self._user(f"tt-share-{int(share_id)}", policy)
 
     def unshare(self, share_id: int) -> None:
-        """Delete a share's IAM user."""
+        """Delete a share's IAM user and its copies of the survey's blobs."""
         self._delete_user(f"tt-share-{int(share_id)}")
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self._share_prefix(share_id)}/"
+        )
+        for page in pages:
+            objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if objects:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
 
     def drop(self, slug: str) -> None:
         """Delete the organisation's IAM users (its keys stay in the bucket)."""
@@ -103,6 +124,11 @@ class S3Stores:
 
     def _prefix(self, slug: str) -> str:
         return f"{self.prefix}/{slug}".strip("/")
+
+    def _share_prefix(self, share_id: int) -> str:
+        """Shares live beside the organisations: no slug may be ``_shares`` (slugs start
+        with a letter)."""
+        return f"{self.prefix}/_shares/{int(share_id)}".strip("/")
 
     def _delete_user(self, name: str) -> None:
         try:

@@ -7,44 +7,179 @@ through the hub (OAuth). What each person sees depends on their role:
 - platform admins (``TRAPTAGGER_PLATFORM_ADMINS``): pending enquiries to approve or reject
   (approving provisions the organisation's database, logins and store);
 - organisation admins: their people, with invitation links to create and people to remove,
-  and their surveys to share with another organisation (read-only or read-write);
-- anyone holding an invitation link: a page to join (choosing a password on the
-  local demo hub, where there is no OAuth provider).
+  and their surveys to share with another organisation (read-only or read-write).
+
+Two pages need no hub login: ``enquire`` (a visitor asks for an organisation, choosing
+the user name and password they log in with once it is approved; rate limited per
+address and overall) and ``join/<token>`` (an invitation link).
+
+Handlers stay thin: the registry's work (database, provisioning: seconds) runs in a
+thread, never on the event loop, and :mod:`traptagger_hub.pages` renders the HTML.
 """
 
 from __future__ import annotations
 
-import html
+import asyncio
+import dataclasses
+import datetime as dt
 import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
+from tornado.httputil import HTTPServerRequest
 
-from traptagger_hub.orgs import ROLES, Registry
+from traptagger_hub import pages
+from traptagger_hub.identities import USERNAME_RULE
+from traptagger_hub.orgs import InvitationInfo, Registry
 from traptagger_hub.provision import Provisioner
-from traptagger_lab.errors import TrapTaggerError
+from traptagger_lab.db.models import utcnow
+from traptagger_lab.errors import NotFoundError, TrapTaggerError
 
-STYLE = (
-    "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-    "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd}"
-    ".note{background:#eef;padding:.5em}</style>"
-)
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><title>{html.escape(title)}</title>{STYLE}</head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: The enquiry form's fields and the longest value each may hold.
+ENQUIRY_FIELDS = {"name": 200, "contact": 200, "purpose": 2000, "username": 64, "password": 1024}
 
 
-class _Base(HubOAuthenticated, web.RequestHandler):
+class EnquiryLimiter:
+    """How many enquiries the public form takes: at most ``per_client`` from one address
+    and ``overall`` from everyone within any ``window`` seconds (a sliding window).
+
+    Every attempt counts, refused ones included, so the form cannot be used to guess an
+    account's password. ``clock`` returns seconds (monotonic); tests pass their own.
+    """
+
+    def __init__(
+        self,
+        per_client: int = 10,
+        overall: int = 50,
+        window: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_client, self.overall, self.window, self.clock = per_client, overall, window, clock
+        self._everyone: deque[float] = deque()
+        self._clients: dict[str, deque[float]] = {}
+
+    def take(self, client: str) -> float:
+        """Count an attempt from ``client`` and return 0.0, or, over a limit, count nothing
+        and return the seconds until the client may try again."""
+        now = self.clock()
+        for times in (self._everyone, *self._clients.values()):
+            while times and times[0] <= now - self.window:
+                times.popleft()
+        self._clients = {c: times for c, times in self._clients.items() if times}
+        mine = self._clients.get(client, deque())
+        waits = [
+            times[0] + self.window - now
+            for times, limit in ((mine, self.per_client), (self._everyone, self.overall))
+            if len(times) >= limit
+        ]
+        if waits:
+            return max(waits)
+        mine.append(now)
+        self._everyone.append(now)
+        self._clients[client] = mine
+        return 0.0
+
+
+def client_address(request: HTTPServerRequest) -> str:
+    """Who is asking: the last address of ``X-Forwarded-For`` (the one the hub's proxy
+    added: the addresses before it are whatever the client claimed), else the connection's."""
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+    return forwarded or str(request.remote_ip)
+
+
+def enquiry_problem(values: dict[str, str]) -> str:
+    """What is wrong with an enquiry before the registry sees it ("" when nothing)."""
+    labels = {"name": "an organisation name", "contact": "a contact e-mail",
+              "purpose": "what you will use it for", "username": "a user name",
+              "password": "a password"}  # fmt: skip
+    for name, longest in ENQUIRY_FIELDS.items():
+        if not values[name].strip():
+            return f"Please give {labels[name]}."
+        if len(values[name]) > longest:
+            return f"{labels[name].capitalize()} may hold at most {longest} characters."
+    if not _EMAIL.match(values["contact"].strip()):
+        return f"{values['contact'].strip()!r} does not look like an e-mail address."
+    return ""
+
+
+def invitation_problem(info: InvitationInfo, now: dt.datetime) -> tuple[int, str] | None:
+    """Why a known invitation link no longer works (status and sentence), or None."""
+    if info.accepted_by is not None:
+        return 410, "This invitation link has been used already: ask the admin for a new one."
+    if info.expires_at < now:
+        return 410, "This invitation link has expired: ask the admin for a new one."
+    return None
+
+
+def home_view(
+    registry: Registry, username: str, platform_admin: bool, invited: str, note: str
+) -> pages.HomeView:
+    """Gather what the home page shows ``username`` (blocking: run it in a thread)."""
+    roles = registry.roles(username)
+    everyone = registry.organisations()
+    administered = [
+        pages.OrganisationAdmin(
+            role.organisation,
+            role.name,
+            registry.people(role.organisation),
+            registry.invitations(role.organisation),
+            registry.surveys(role.organisation),
+            registry.shares(role.organisation),
+            [(slug, name) for slug, name in everyone if slug != role.organisation],
+        )
+        for role in roles
+        if role.role == "admin"
+    ]
+    new = None
+    if invited:
+        try:
+            info = registry.invitation(invited)
+        except NotFoundError:
+            info = None
+        if info is not None and any(o.slug == info.organisation for o in administered):
+            new = dataclasses.replace(info, token=invited)
+    pending = registry.pending() if platform_admin else None
+    return pages.HomeView(username, roles, administered, pending, new, note)
+
+
+class _Page(web.RequestHandler):
+    """What every page of the service shares: the registry, links and error pages."""
+
     @property
     def registry(self) -> Registry:
         registry: Registry = self.settings["registry"]
         return registry
+
+    @property
+    def links(self) -> pages.Links:
+        return dataclasses.replace(
+            self.settings["links"], origin=f"{self.request.protocol}://{self.request.host}"
+        )
+
+    def show(self, status: int, html: str) -> None:
+        self.set_status(status)
+        self.finish(html)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """A page with a sentence, never a traceback."""
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        sentence = getattr(error, "log_message", None) or self._reason
+        self.finish(pages.error_page(self.links, f"{status_code}: {self._reason}", sentence))
+
+
+class _Signed(HubOAuthenticated, _Page):
+    """Pages for people logged in to the hub."""
+
+    async def prepare(self) -> None:
+        """Ask the hub who this is without blocking the event loop (then it is cached)."""
+        await self.hub_auth.get_user(self, sync=False)
 
     @property
     def username(self) -> str:
@@ -54,124 +189,47 @@ class _Base(HubOAuthenticated, web.RequestHandler):
     def is_platform_admin(self) -> bool:
         return self.username in self.settings["platform_admins"]
 
-    def link(self, *parts: str) -> str:
-        return url_path_join(self.settings["prefix"], *parts)
+    def back(self, note: str = "", **arguments: str) -> None:
+        """To the home page, with a note to show (or other arguments)."""
+        query = {**({"note": note} if note else {}), **arguments}
+        self.redirect(self.links.service() + (f"?{_query(query)}" if query else ""))
 
-    def form(self, action: str, fields: str, button: str) -> str:
-        return (
-            f"<form method='post' action='{self.link(action)}' style='display:inline'>"
-            f"{self.xsrf_form_html()}{fields}<button>{html.escape(button)}</button></form>"
-        )
-
-    def back(self, note: str = "") -> None:
-        self.redirect(self.link("") + (f"?note={web.escape.url_escape(note)}" if note else ""))
+    async def require_admin(self, slug: str) -> None:
+        role = await asyncio.to_thread(self.registry.role_of, self.username, slug)
+        if role != "admin":
+            raise web.HTTPError(403, f"only admins of {slug} manage it")
 
 
-class HomeHandler(_Base):
+def _query(arguments: dict[str, str]) -> str:
+    return "&".join(f"{k}={web.escape.url_escape(v)}" for k, v in arguments.items())
+
+
+class HomeHandler(_Signed):
     """The person's organisations, and what their roles let them do."""
 
     @web.authenticated
-    def get(self) -> None:
+    async def get(self) -> None:
         """Render the page."""
-        note = self.get_argument("note", "")
-        parts = [f"<p class='note'>{html.escape(note)}</p>" if note else ""]
-        parts.append(f"<p>Signed in as <b>{html.escape(self.username)}</b></p>")
-        roles = self.registry.roles(self.username)
-        parts.append("<h2>Your organisations</h2>")
-        parts.append(
-            "<ul>" + "".join(f"<li>{html.escape(r.name)}: {r.role}</li>" for r in roles) + "</ul>"
-            if roles
-            else "<p>None yet.</p>"
+        view = await asyncio.to_thread(
+            home_view,
+            self.registry,
+            self.username,
+            self.is_platform_admin(),
+            self.get_argument("invited", ""),
+            self.get_argument("note", ""),
         )
-        for role in roles:
-            if role.role == "admin":
-                parts.append(self._admin_section(role.organisation, role.name))
-        if self.is_platform_admin():
-            parts.append(self._pending_section())
-        fields = (
-            "<p><input name='name' placeholder='organisation name' required> "
-            "<input name='contact' placeholder='contact e-mail' required></p>"
-            "<p><textarea name='purpose' placeholder='what will you use it for?'></textarea></p>"
-        )
-        parts.append("<h2>Ask for a new organisation</h2>" + self.form("request", fields, "Send"))
-        self.finish(_page("Organisations", "".join(parts)))
-
-    def _admin_section(self, slug: str, name: str) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(username)}</td><td>{role}</td><td>"
-            + self.form(
-                f"org/{slug}/remove",
-                f"<input type='hidden' name='username' value='{html.escape(username)}'>",
-                "Remove",
-            )
-            + "</td></tr>"
-            for username, role in self.registry.people(slug)
-        )
-        options = "".join(f"<option>{r}</option>" for r in ROLES)
-        invite = self.form(
-            f"org/{slug}/invite", f"<select name='role'>{options}</select> ", "Invite"
-        )
-        return (
-            f"<h2>{html.escape(name)}: people</h2><table><tr><th>who</th><th>role</th><th></th>"
-            f"</tr>{rows}</table><p>New invitation link for a {invite}</p>"
-            + self._shares_section(slug, name)
-        )
-
-    def _shares_section(self, slug: str, name: str) -> str:
-        shares = self.registry.shares(slug)
-        rows = "".join(
-            f"<tr><td>{html.escape(s.survey)}</td><td>{html.escape(s.owner)}</td>"
-            f"<td>{html.escape(s.shared_with)}</td><td>{s.mode}</td><td>"
-            + (
-                self.form(f"org/{slug}/unshare/{s.id}", "", "Stop sharing")
-                if s.owner == slug
-                else ""
-            )
-            + "</td></tr>"
-            for s in shares
-        )
-        surveys = "".join(
-            f"<option>{html.escape(survey)}</option>" for survey in self.registry.surveys(slug)
-        )
-        fields = (
-            f"<select name='survey'>{surveys}</select> with organisation "
-            "<input name='with' placeholder='organisation id' required> "
-            "<select name='mode'><option>read-only</option><option>read-write</option></select> "
-        )
-        table = (
-            "<table><tr><th>survey</th><th>owner</th><th>shared with</th><th>mode</th><th></th>"
-            f"</tr>{rows}</table>"
-            if shares
-            else "<p>No survey is shared from or with it.</p>"
-        )
-        return (
-            f"<h2>{html.escape(name)}: shared surveys</h2>{table}"
-            f"<p>Share {self.form(f'org/{slug}/share', fields, 'Share')}</p>"
-        )
-
-    def _pending_section(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(o.name)}</td><td>{html.escape(o.requested_by)}</td>"
-            f"<td>{html.escape(o.contact)}</td><td>{html.escape(o.purpose)}</td><td>"
-            + self.form(f"approve/{o.slug}", "", "Approve")
-            + self.form(f"reject/{o.slug}", "<input name='note' placeholder='why not'>", "Reject")
-            + "</td></tr>"
-            for o in self.registry.pending()
-        )
-        return (
-            "<h2>Enquiries waiting for approval</h2><table><tr><th>organisation</th>"
-            f"<th>asked by</th><th>contact</th><th>purpose</th><th></th></tr>{rows}</table>"
-        )
+        self.finish(pages.home_page(view, self.links, self.xsrf_form_html()))
 
 
-class RequestHandler(_Base):
-    """File an enquiry for a new organisation."""
+class RequestOrganisationHandler(_Signed):
+    """File an enquiry for a new organisation (someone with a login already)."""
 
     @web.authenticated
-    def post(self) -> None:
+    async def post(self) -> None:
         """Record it; a platform admin decides."""
         try:
-            self.registry.request(
+            await asyncio.to_thread(
+                self.registry.request,
                 self.get_argument("name"),
                 self.get_argument("contact"),
                 self.get_argument("purpose", ""),
@@ -182,105 +240,150 @@ class RequestHandler(_Base):
         self.back("Thank you: a platform admin will look at your request.")
 
 
-class DecisionHandler(_Base):
+class DecisionHandler(_Signed):
     """Approve or reject an enquiry (platform admins only)."""
 
     @web.authenticated
-    def post(self, decision: str, slug: str) -> None:
-        """Approve (provisioning it) or reject with a note."""
+    async def post(self, decision: str, slug: str) -> None:
+        """Approve (provisioning it: seconds, in a thread) or reject with a note."""
         if not self.is_platform_admin():
             raise web.HTTPError(403, "only platform admins decide on enquiries")
         try:
-            if decision == "approve":
-                self.registry.approve(slug)
-            else:
-                self.registry.reject(slug, self.get_argument("note", ""))
+            if decision == "reject":
+                await asyncio.to_thread(self.registry.reject, slug, self.get_argument("note", ""))
+                return self.back(f"The enquiry {slug} is rejected.")
+            org = await asyncio.to_thread(self.registry.approve, slug)
         except TrapTaggerError as exc:
             return self.back(str(exc))
-        self.back(f"{slug}: {decision}d")
+        self.back(f"{org.name} is approved: {org.requested_by} is its admin and can log in.")
 
 
-class PeopleHandler(_Base):
+class PeopleHandler(_Signed):
     """Invite or remove people (organisation admins only)."""
 
     @web.authenticated
-    def post(self, slug: str, action: str) -> None:
-        """Make an invitation link, or take someone out."""
-        if self.registry.role_of(self.username, slug) != "admin":
-            raise web.HTTPError(403, f"only admins of {slug} manage its people")
+    async def post(self, slug: str, action: str) -> None:
+        """Make an invitation link (shown on the home page), or take someone out."""
+        await self.require_admin(slug)
         try:
             if action == "invite":
-                token = self.registry.invite(slug, self.get_argument("role"), self.username)
-                url = self.request.full_url().split(self.settings["prefix"])[0]
-                return self.back(f"Send this link: {url}{self.link('join', token)}")
-            self.registry.remove(slug, self.get_argument("username"))
+                token = await asyncio.to_thread(
+                    self.registry.invite, slug, self.get_argument("role"), self.username
+                )
+                return self.back(invited=token)
+            username = self.get_argument("username")
+            await asyncio.to_thread(self.registry.remove, slug, username)
         except TrapTaggerError as exc:
             return self.back(str(exc))
-        self.back("done")
+        self.back(f"{username} is no longer in {slug}")
 
 
-class ShareHandler(_Base):
+class ShareHandler(_Signed):
     """Share a survey with another organisation, or stop (organisation admins only)."""
 
     @web.authenticated
-    def post(self, slug: str, share_id: str | None = None) -> None:
+    async def post(self, slug: str, share_id: str | None = None) -> None:
         """Make the share (its login and views), or drop it."""
         try:
             if share_id is None:
-                shared = self.registry.share(
+                shared = await asyncio.to_thread(
+                    self.registry.share,
                     slug,
                     self.get_argument("survey"),
                     self.get_argument("with").strip(),
                     self.get_argument("mode"),
-                    by=self.username,
+                    self.username,
                 )
                 return self.back(
                     f"{shared.survey} is now shared {shared.mode} with {shared.shared_with}"
                 )
-            self.registry.unshare(int(share_id), by=self.username)
+            await asyncio.to_thread(self.registry.unshare, int(share_id), self.username)
         except TrapTaggerError as exc:
             return self.back(str(exc))
         self.back("sharing stopped")
 
 
-class JoinHandler(web.RequestHandler):
+class EnquiryHandler(_Page):
+    """A visitor asks for an organisation (no hub login: they have none yet)."""
+
+    def get(self) -> None:
+        """The empty form."""
+        self.finish(pages.enquiry_page(self.links, self.xsrf_form_html(), USERNAME_RULE))
+
+    async def post(self) -> None:
+        """File it (making their account, with no role until approval), or say why not."""
+        values = {name: self.get_argument(name, "") for name in ENQUIRY_FIELDS}
+        wait = self.settings["enquiry_limiter"].take(client_address(self.request))
+        if wait:
+            again = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=wait)
+            self.set_header("Retry-After", str(int(wait) + 1))
+            sentence = (
+                "Too many enquiries have come from your address (or from everyone) in the "
+                f"last hour: please try again after {again:%H:%M} UTC "
+                f"(in {int(wait // 60) + 1} minutes)."
+            )
+            return self.show(429, pages.error_page(self.links, "Please wait", sentence))
+        problem = enquiry_problem(values)
+        if not problem:
+            try:
+                org = await asyncio.to_thread(
+                    self.registry.enquire,
+                    values["name"].strip(),
+                    values["contact"].strip(),
+                    values["purpose"].strip(),
+                    values["username"],
+                    values["password"],
+                )
+            except TrapTaggerError as exc:
+                problem = str(exc)
+        if problem:
+            form = pages.enquiry_page(
+                self.links, self.xsrf_form_html(), USERNAME_RULE, values, problem
+            )
+            return self.show(400, form)
+        self.finish(pages.enquiry_thanks(self.links, org.name, org.requested_by))
+
+
+class JoinHandler(_Page):
     """Join an organisation through an invitation link (no hub login needed yet)."""
 
-    def get(self, token: str) -> None:
-        """The form: choose a user name and password (the local hub's logins)."""
-        self.finish(
-            _page(
-                "Join an organisation",
-                f"<form method='post'>{self.xsrf_form_html()}"
-                "<p><input name='username' placeholder='user name' required> "
-                "<input name='password' type='password' placeholder='password (8+ characters)'"
-                " required></p><button>Join</button></form>",
-            )
-        )
+    async def get(self, token: str) -> None:
+        """The form: choose a user name and password, or give one's own."""
+        info = await self._open_invitation(token)
+        if info is not None:
+            self.finish(pages.join_page(self.links, self.xsrf_form_html(), info, USERNAME_RULE))
 
-    def post(self, token: str) -> None:
+    async def post(self, token: str) -> None:
         """Accept the invitation under a new (or the same person's) login."""
-        registry: Registry = self.settings["registry"]
-        username = self.get_argument("username").strip()
-        password = self.get_argument("password")
-        try:
-            known = registry.check_password(username, password)
-            if not known and registry.roles(username):
-                raise web.HTTPError(403, "that user name is taken: use its password")
-            if not known:
-                registry.set_password(username, password)
-            role = registry.accept(token, username)
-        except TrapTaggerError as exc:
-            self.set_status(400)
-            self.finish(_page("Join an organisation", f"<p>{html.escape(str(exc))}</p>"))
+        info = await self._open_invitation(token)
+        if info is None:
             return
-        self.finish(
-            _page(
-                "Welcome",
-                f"<p>You are now {role.role} of {html.escape(role.name)}. "
-                "<a href='/hub/login'>Log in</a>.</p>",
+        username = self.get_argument("username", "")
+        try:
+            role = await asyncio.to_thread(
+                self.registry.join, token, username, self.get_argument("password", "")
             )
-        )
+        except TrapTaggerError as exc:
+            form = pages.join_page(
+                self.links, self.xsrf_form_html(), info, USERNAME_RULE, username, str(exc)
+            )
+            return self.show(400, form)
+        self.finish(pages.joined_page(self.links, role))
+
+    async def _open_invitation(self, token: str) -> InvitationInfo | None:
+        """The invitation when its link still works; else answer with why not (None)."""
+        try:
+            info = await asyncio.to_thread(self.registry.invitation, token)
+        except NotFoundError:
+            sentence = "This invitation link is not valid: check it, or ask for a new one."
+            self.show(404, pages.error_page(self.links, "Invitation not found", sentence))
+            return None
+        problem = invitation_problem(info, utcnow())
+        if problem is not None:
+            status, sentence = problem
+            self.show(status, pages.error_page(self.links, "Invitation closed", sentence))
+            return None
+        return info
 
 
 def make_app() -> web.Application:
@@ -293,11 +396,13 @@ def make_app() -> web.Application:
     provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint, os_accounts=accounts)
     registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
     admins = {a for a in os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", "").split(",") if a}
+    hub = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/")
     return web.Application(
         [
             (prefix, HomeHandler),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            (url_path_join(prefix, "request"), RequestHandler),
+            (url_path_join(prefix, "request"), RequestOrganisationHandler),
+            (url_path_join(prefix, "enquire"), EnquiryHandler),
             (url_path_join(prefix, r"(approve|reject)/(\w+)"), DecisionHandler),
             (url_path_join(prefix, r"org/(\w+)/(invite|remove)"), PeopleHandler),
             (url_path_join(prefix, r"org/(\w+)/share"), ShareHandler),
@@ -307,8 +412,10 @@ def make_app() -> web.Application:
         cookie_secret=os.urandom(32),
         xsrf_cookies=True,
         prefix=prefix,
+        links=pages.Links(prefix, hub),
         registry=registry,
         platform_admins=admins,
+        enquiry_limiter=EnquiryLimiter(),
     )
 
 

@@ -152,7 +152,6 @@ def server_environment(hub: Hub, user: str) -> dict[str, str]:
     raise AssertionError(f"no server process for {user}")
 
 
-
 def post_form(session: object, url: str, fields: dict[str, str], page_url: str = "") -> object:
     """Post a form of the organisations service with the xsrf token of the page that
     shows it (the service's home page unless ``page_url`` says otherwise), as a browser would."""
@@ -162,5 +161,3 @@ def post_form(session: object, url: str, fields: dict[str, str], page_url: str =
     token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
     assert token, page.text[:300]
     return session.post(url, data={**fields, "_xsrf": token.group(1)}, timeout=120)  # type: ignore[attr-defined]
-
-

@@ -51,7 +51,9 @@ def test_a_name_in_other_case_is_the_same_account(registry: Registry) -> None:
     assert registry.check_password("ALICE", PASSWORD)  # any case logs in as her
     assert registry.roles("Alice") == [Role("wild_trust", "Wild Trust", "admin")]
     # the link was not used up by the refused attempt
-    assert registry.join(token, "Bob", "bob's password") == Role("wild_trust", "Wild Trust", "member")
+    assert registry.join(token, "Bob", "bob's password") == Role(
+        "wild_trust", "Wild Trust", "member"
+    )
     assert registry.people("wild_trust") == [("alice", "admin"), ("bob", "member")]
 
 
@@ -130,6 +132,9 @@ def test_a_visitor_enquiry_makes_an_account_that_waits_for_approval(registry: Re
     assert registry.roles("frank") == []  # no way in until a platform admin approves
     with pytest.raises(ConfigurationError, match="taken"):
         registry.enquire("Owl Trust", "o@example.org", "owls", "FRANK", "not his password")
+    with pytest.raises(ConfigurationError, match="exists already"):
+        registry.enquire("Bat Trust", "g@example.org", "bats", "grace", PASSWORD)
+    assert not registry.check_password("grace", PASSWORD)  # a refused enquiry makes no account
     registry.approve("bat_trust")
     assert registry.roles("frank") == [Role("bat_trust", "Bat Trust", "admin")]
     assert ("bat_trust", "Bat Trust") in registry.organisations()

@@ -24,7 +24,7 @@ from traptagger_hub.s3 import S3Stores, prefix_policy, split_s3_url
 from tests.browser import free_port
 from tests.conftest import MYSQL_SERVER
 from traptagger_lab.errors import ConfigurationError, NotFoundError
-from traptagger_lab.sample import SampleSurvey
+from traptagger_lab.sample import SampleSpec, SampleSurvey, make_sample_survey
 from traptagger_lab.settings import SharedSurvey
 
 
@@ -83,7 +83,6 @@ def test_each_organisation_reaches_only_its_prefix(iam_s3: str) -> None:
     boto3.client("s3", endpoint_url=iam_s3, region_name="us-east-1").create_bucket(Bucket="lab")
     stores = S3Stores("s3://lab/orgs", iam_s3, region_name="us-east-1")
     a, b = stores.create("kruger"), stores.create("serengeti")
-    share = stores.share("kruger", 7)
     assert (a.storage_url, b.storage_url) == ("s3://lab/orgs/kruger", "s3://lab/orgs/serengeti")
     _enforce_iam(iam_s3)
 
@@ -108,12 +107,29 @@ def test_each_organisation_reaches_only_its_prefix(iam_s3: str) -> None:
     with pytest.raises(PermissionError):
         annotator_a.cat("lab/orgs/serengeti/thumbnails/cd/cdef.jpg")
 
-    guest = _fs(share)  # a share may read A's blobs by key, but list nothing
-    assert guest.cat("lab/orgs/kruger/thumbnails/ab/abcd.jpg") == b"leopard"
+    # a share gets a copy of the survey's blobs under a prefix of its own, and a login that
+    # may read those by key and nothing else (not the owner's originals), listing nothing
+    member_a.pipe("lab/orgs/kruger/thumbnails/ef/efgh.jpg", b"another survey's")
+    _enforce_iam(iam_s3, on=False)  # the hub's own identity provisions
+    url, share = stores.share("kruger", 7, ["thumbnails/ab/abcd.jpg"])
+    assert url == "s3://lab/orgs/_shares/7"
+    _enforce_iam(iam_s3)
+    guest = _fs(share)
+    assert guest.cat("lab/orgs/_shares/7/thumbnails/ab/abcd.jpg") == b"leopard"
     with pytest.raises(PermissionError):
-        guest.ls("lab/orgs/kruger/thumbnails/ab", refresh=True)
-    with pytest.raises(PermissionError):
-        guest.cat("lab/orgs/serengeti/thumbnails/cd/cdef.jpg")
+        guest.ls("lab/orgs/_shares/7/thumbnails/ab", refresh=True)
+    for elsewhere in (
+        "lab/orgs/kruger/thumbnails/ab/abcd.jpg",
+        "lab/orgs/kruger/thumbnails/ef/efgh.jpg",
+        "lab/orgs/serengeti/thumbnails/cd/cdef.jpg",
+    ):
+        with pytest.raises(PermissionError):
+            guest.cat(elsewhere)
+    _enforce_iam(iam_s3, on=False)
+    stores.unshare(7)  # its login and its copies go
+    assert not _fs({"client_kwargs": {"endpoint_url": iam_s3}}).exists(
+        "lab/orgs/_shares/7/thumbnails/ab/abcd.jpg"
+    )
 
 
 @pytest.mark.mysql
@@ -161,11 +177,20 @@ def test_an_s3_organisation_end_to_end(
         with pytest.raises(NotFoundError):
             outsider.survey("S")
 
+        other = make_sample_survey(tmp_path / "other", SampleSpec(bursts_per_camera=1, seed=99))
+        owner.ingest(str(other.root), survey="T")  # other photos, not shared
+        _, other_key = _first_thumbnail(owner, "T")
         _enforce_iam(iam_s3, on=False)
         registry.share(slugs[0], "S", slugs[1], "read-only", by="ana")
         _enforce_iam(iam_s3)
         with lab_for("ben", slugs[1]).open_shared("S") as shared:
             assert shared.thumbnail(image_id) == thumbnail
+            # the share's login reaches that survey's blobs alone: not survey T's, even by key
+            assert shared.store.url != owner.store.url
+            with pytest.raises(PermissionError):
+                shared.store.fs.cat(owner.store.url.removeprefix("s3://") + "/" + other_key)
+            with pytest.raises(PermissionError):
+                shared.store.fs.cat(owner.store.url.removeprefix("s3://") + "/" + key)
     finally:
         _enforce_iam(iam_s3, on=False)
         for slug in slugs:
@@ -173,14 +198,17 @@ def test_an_s3_organisation_end_to_end(
         registry.close()
 
 
-def _first_thumbnail(lab: Any) -> tuple[int, str]:
-    """The id and thumbnail key of an image of the lab."""
+def _first_thumbnail(lab: Any, survey: str = "S") -> tuple[int, str]:
+    """The id and thumbnail key of an image of the lab's survey."""
     from sqlalchemy import select
 
     from traptagger_lab.db.models import Image
 
+    survey_id = lab.survey(survey).id
     with lab.sessions() as session:
         row = session.execute(
-            select(Image.id, Image.thumbnail_key).where(Image.thumbnail_key.is_not(None)).limit(1)
+            select(Image.id, Image.thumbnail_key)
+            .where(Image.thumbnail_key.is_not(None), Image.survey_id == survey_id)
+            .limit(1)
         ).one()
     return int(row[0]), str(row[1])

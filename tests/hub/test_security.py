@@ -24,7 +24,6 @@ from sqlalchemy.exc import DBAPIError
 from tests.browser import free_port
 from tests.conftest import REPO
 from tests.hub.hubs import (
-    PASSWORD,
     PROXY,
     Hub,
     others_can_run_python,
@@ -61,7 +60,8 @@ def test_a_name_in_capitals_cannot_take_an_account_over(hub: Hub) -> None:
     assert hub.registry.role_of("member", hub.organisation) == "member"  # not demoted
     home = hub.login("MEMBER").get(f"{hub.url}/hub/home", timeout=60)  # type: ignore[attr-defined]
     signed_in = re.search(r'<span class="me-1">([^<]+)</span>', home.text)  # type: ignore[attr-defined]
-    assert signed_in and signed_in.group(1) == "member"  # one account, whatever the case typed
+    assert signed_in
+    assert signed_in.group(1) == "member"
     # the refused attempt did not use the link up: a real newcomer still joins with it
     newcomer = post_form(
         requests.Session(), link, {"username": "Nomsa", "password": "nomsa-2026"}, link
@@ -117,7 +117,13 @@ def test_two_hubs_run_side_by_side(hub: Hub, tmp_path: Path) -> None:
     log = tmp_path / "second.log"
     with log.open("w") as out:
         second = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(REPO / "hub_config/jupyterhub_config.py")],
+            [
+                sys.executable,
+                "-m",
+                "jupyterhub",
+                "-f",
+                str(REPO / "hub_config/jupyterhub_config.py"),
+            ],
             env=env,
             cwd=tmp_path,
             stdout=out,
@@ -160,8 +166,14 @@ def _xsrf_of(session: object, user: str) -> str | None:
 def _execute(code: str) -> dict[str, Any]:
     return message(
         "execute_request",
-        {"code": code, "silent": False, "store_history": False, "user_expressions": {},
-         "allow_stdin": False, "stop_on_error": True},  # fmt: skip
+        {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
     )
 
 
