@@ -285,6 +285,13 @@ def admin_section(org: OrganisationAdmin, viewer: str, links: Links, xsrf: str) 
             if removable(username, role, org.people, viewer)
             else ""
         )
+        + form(
+            links.service("org", org.slug, "rotate"),
+            xsrf,
+            f"<input type='hidden' name='username' value='{esc(username)}'>",
+            "New database password",
+            css="quiet",
+        )
         + "</td></tr>"
         for username, role in org.people
     )

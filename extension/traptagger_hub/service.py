@@ -259,7 +259,7 @@ class DecisionHandler(_Signed):
 
 
 class PeopleHandler(_Signed):
-    """Invite or remove people (organisation admins only)."""
+    """Invite or remove people, or renew one's database password (organisation admins only)."""
 
     @web.authenticated
     async def post(self, slug: str, action: str) -> None:
@@ -272,6 +272,12 @@ class PeopleHandler(_Signed):
                 )
                 return self.back(invited=token)
             username = self.get_argument("username")
+            if action == "rotate":
+                await asyncio.to_thread(self.registry.rotate_login, slug, username)
+                return self.back(
+                    f"{username} has a new database password: their open connections have "
+                    "ended, and their server gets it when it next starts"
+                )
             await asyncio.to_thread(self.registry.remove, slug, username)
         except TrapTaggerError as exc:
             return self.back(str(exc))
@@ -404,7 +410,7 @@ def make_app() -> web.Application:
             (url_path_join(prefix, "request"), RequestOrganisationHandler),
             (url_path_join(prefix, "enquire"), EnquiryHandler),
             (url_path_join(prefix, r"(approve|reject)/(\w+)"), DecisionHandler),
-            (url_path_join(prefix, r"org/(\w+)/(invite|remove)"), PeopleHandler),
+            (url_path_join(prefix, r"org/(\w+)/(invite|remove|rotate)"), PeopleHandler),
             (url_path_join(prefix, r"org/(\w+)/share"), ShareHandler),
             (url_path_join(prefix, r"org/(\w+)/unshare/(\d+)"), ShareHandler),
             (url_path_join(prefix, r"join/([\w-]+)"), JoinHandler),

@@ -291,3 +291,34 @@ def test_organisation_pages_enquiry_approval_and_invitation(hub: Hub) -> None:
         assert hub.registry.role_of("newbie", hub.organisation) == "annotator"
     finally:
         Provisioner(MYSQL_SERVER, "unused").drop(slug)
+
+
+@pytest.mark.hub
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_a_person_in_two_organisations_chooses_one(hub: Hub) -> None:
+    name = f"Second {uuid.uuid4().hex[:6]}"
+    slug = name.lower().replace(" ", "_")
+    try:
+        hub.registry.request(name, "x@example.org", "bats", requested_by="admin")
+        hub.registry.approve(slug)
+        hub.registry.add(slug, "member", "annotator")  # a member here, an annotator there
+        member = hub.login("member")
+        form = member.get(f"{hub.url}/hub/spawn", timeout=60)  # type: ignore[attr-defined]
+        assert "Work in organisation" in form.text
+        assert f"<option value='{slug}'>{name} (annotator)</option>" in form.text
+        token = re.search(r'xsrf_token: "([^"]+)"', form.text)  # (the page's script sends it)
+        assert token
+        member.post(  # type: ignore[attr-defined]
+            form.url, data={"organisation": slug, "_xsrf": token.group(1)}, timeout=180
+        )
+        app = wait_for_server(member, hub, "member", "/voila/render/annotate.ipynb")
+        assert app.status_code == 200  # type: ignore[attr-defined]
+        env = server_environment(hub, "member")
+        assert (env["TRAPTAGGER_ORGANISATION"], env["TRAPTAGGER_ROLE"]) == (slug, "annotator")
+        assert (
+            env["TRAPTAGGER_DATABASE_URL"]
+            == hub.registry.server_environment("member", slug)["TRAPTAGGER_DATABASE_URL"]
+        )
+    finally:
+        Provisioner(MYSQL_SERVER, "unused").drop(slug)

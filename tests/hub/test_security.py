@@ -255,3 +255,27 @@ def test_no_user_server_can_read_the_registry(hub: Hub) -> None:
     )
     reply = _run_in_own_kernel(hub, member, "member", probe)
     assert reply["status"] == "ok", reply  # the code ran, and every read was refused
+
+
+def test_an_admin_renews_a_persons_database_password(hub: Hub) -> None:
+    """Logins are never rotated (finding): now an admin renews one from the people table."""
+    old = make_engine(hub.member_url)
+    connection = old.connect()
+    connection.exec_driver_sql("SELECT 1")
+    service = f"{hub.url}/services/organisations/"
+    renewed = post_form(
+        hub.login("admin"), f"{service}org/{hub.organisation}/rotate", {"username": "member"}
+    )
+    assert "has a new database password" in renewed.text  # type: ignore[attr-defined]
+    with pytest.raises(DBAPIError):  # the open connection has ended...
+        connection.exec_driver_sql("SELECT 1")
+    connection.close()
+    old.dispose()
+    with pytest.raises(DBAPIError), make_engine(hub.member_url).connect():  # ...the password too
+        pass
+    new_url = hub.registry.server_environment("member", hub.organisation)["TRAPTAGGER_DATABASE_URL"]
+    assert new_url != hub.member_url
+    fresh = make_engine(new_url)
+    with fresh.connect() as working:
+        assert working.exec_driver_sql("SELECT 1").scalar() == 1
+    fresh.dispose()
