@@ -18,14 +18,13 @@ import datetime as dt
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, UniqueConstraint, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.expression import Update
 
 from traptagger_hub.identities import (
@@ -35,8 +34,22 @@ from traptagger_hub.identities import (
     password_matches,
 )
 from traptagger_hub.provision import Provisioner, slug_for
+from traptagger_hub.registry_shares import SurveySharing
+from traptagger_hub.registry_tables import (
+    Account,
+    Invitation,
+    InvitationInfo,
+    Membership,
+    Organisation,
+    PersonLogin,
+    RegistryBase,
+    Role,
+    Share,
+    ShareStore,
+    StorageLogin,
+)
 from traptagger_lab.db.engine import make_engine, session_factory
-from traptagger_lab.db.models import Image, Survey, utcnow
+from traptagger_lab.db.models import utcnow
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 ROLES = ("admin", "member", "annotator")
@@ -69,160 +82,7 @@ def _keep_private(url: str) -> None:
     os.chmod(path, 0o600)
 
 
-class RegistryBase(DeclarativeBase):
-    """Tables of the hub's registry (not of any organisation's database)."""
-
-
-class Organisation(RegistryBase):
-    """An organisation: requested, then approved (and provisioned) or rejected."""
-
-    __tablename__ = "organisation"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="requested")
-    contact: Mapped[str] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(Text, default="")
-    requested_by: Mapped[str] = mapped_column(String(100))
-    decision_note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    member_url: Mapped[str | None] = mapped_column(Text)
-    annotator_url: Mapped[str | None] = mapped_column(Text)
-    storage_url: Mapped[str | None] = mapped_column(Text)
-
-
-class Membership(RegistryBase):
-    """One person's role in one organisation."""
-
-    __tablename__ = "membership"
-    __table_args__ = (UniqueConstraint("organisation_id", "username"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    username: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class Invitation(RegistryBase):
-    """A link that lets whoever opens it (once, before it expires) join in a role."""
-
-    __tablename__ = "invitation"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(16))
-    created_by: Mapped[str] = mapped_column(String(100))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    accepted_by: Mapped[str | None] = mapped_column(String(100))
-    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-
-class Share(RegistryBase):
-    """One survey of an organisation shared with another, read-only or read-write."""
-
-    __tablename__ = "share"
-    __table_args__ = (UniqueConstraint("organisation_id", "survey_id", "with_organisation_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
-    survey_id: Mapped[int]
-    survey_name: Mapped[str] = mapped_column(String(200))
-    with_organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE")
-    )
-    mode: Mapped[str] = mapped_column(String(16))
-    database_url: Mapped[str | None] = mapped_column(Text)
-    storage_options: Mapped[str] = mapped_column(Text, default="{}")
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-@dataclass(frozen=True)
-class SharedSurvey:
-    """A share as people see it (no credentials)."""
-
-    id: int
-    owner: str
-    survey: str
-    shared_with: str
-    mode: str
-    created_by: str
-
-
-class ShareStore(RegistryBase):
-    """Where a share's receivers read its blobs, when not the owner's store (S3 shares get
-    a prefix of their own holding the survey's blobs alone)."""
-
-    __tablename__ = "share_store"
-
-    share_id: Mapped[int] = mapped_column(
-        ForeignKey("share.id", ondelete="CASCADE"), primary_key=True
-    )
-    storage_url: Mapped[str] = mapped_column(Text)
-
-
-class StorageLogin(RegistryBase):
-    """The fsspec options (a login limited to its prefix) of one role's store access."""
-
-    __tablename__ = "storage_login"
-
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
-    )
-    role: Mapped[str] = mapped_column(String(16), primary_key=True)
-    options: Mapped[str] = mapped_column(Text)
-
-
-class Account(RegistryBase):
-    """A hub login with a password (the local authenticator's; OAuth deployments need none)."""
-
-    __tablename__ = "account"
-
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
-
-
-class PersonLogin(RegistryBase):
-    """One person's own database login in one organisation (dropped when they leave)."""
-
-    __tablename__ = "person_login"
-
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
-    )
-    username: Mapped[str] = mapped_column(String(100), primary_key=True)
-    key: Mapped[str] = mapped_column(String(12), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str] = mapped_column(Text)
-
-
-@dataclass(frozen=True)
-class InvitationInfo:
-    """An invitation as its pages show it (``token`` is set for its organisation's admins)."""
-
-    organisation: str
-    name: str
-    role: str
-    created_by: str
-    expires_at: dt.datetime
-    accepted_by: str | None
-    token: str = ""
-
-
-@dataclass(frozen=True)
-class Role:
-    """A person's role in an organisation, as the hub needs it at login and spawn."""
-
-    organisation: str
-    name: str
-    role: str
-
-
-class Registry:
+class Registry(SurveySharing):
     """The hub's registry of organisations, memberships and invitations."""
 
     def __init__(self, url: str, provisioner: Provisioner | None = None) -> None:
@@ -521,92 +381,6 @@ class Registry:
         """``username``'s role in the organisation, or None."""
         return next((r.role for r in self.roles(username) if r.organisation == slug), None)
 
-    # -- sharing surveys between organisations ----------------------------------------------
-
-    def share(self, slug: str, survey: str, with_slug: str, mode: str, by: str) -> SharedSurvey:
-        """Share one survey of ``slug`` with organisation ``with_slug`` (admins of ``slug`` only).
-
-        The other organisation's members get a database login that sees that
-        survey alone; ``read-write`` also lets them (and their annotators) annotate it.
-        """
-        if self.provisioner is None:
-            raise ConfigurationError("this registry has no provisioner: it cannot share")
-        if self.role_of(by, slug) != "admin":
-            raise ConfigurationError(f"{by!r} is not an admin of {slug!r}: only admins share")
-        if with_slug == slug:
-            raise ConfigurationError("a survey is shared with another organisation, not its own")
-        with self.sessions() as session, session.begin():
-            org, other = self._active(session, slug), self._active(session, with_slug)
-            survey_id = self._survey_id(org, survey)
-            if session.scalar(
-                select(Share.id).where(
-                    Share.organisation_id == org.id,
-                    Share.survey_id == survey_id,
-                    Share.with_organisation_id == other.id,
-                )
-            ):
-                raise ConfigurationError(f"survey {survey!r} is shared with {with_slug!r} already")
-            share = Share(
-                organisation_id=org.id,
-                survey_id=survey_id,
-                survey_name=survey,
-                with_organisation_id=other.id,
-                mode=mode,
-                created_by=by,
-            )
-            session.add(share)
-            session.flush()
-            try:
-                keys = self._survey_keys(org, survey_id) if self.provisioner.s3 else []
-                login = self.provisioner.share(slug, survey_id, share.id, mode, keys)
-                share.database_url = login.database_url
-                share.storage_options = json.dumps(login.storage_options)
-                if login.storage_url:
-                    session.add(ShareStore(share_id=share.id, storage_url=login.storage_url))
-            except Exception:
-                self.provisioner.unshare(slug, share.id)  # leave no half-made views or login
-                raise
-        return self._as_shared(share, slug, with_slug)
-
-    def unshare(self, share_id: int, by: str) -> None:
-        """End a share: its login and views go (admins of the owning organisation only)."""
-        if self.provisioner is None:
-            raise ConfigurationError("this registry has no provisioner: it cannot unshare")
-        with self.sessions() as session, session.begin():
-            share = session.get(Share, share_id)
-            if share is None:
-                raise NotFoundError(f"no share {share_id}")
-            owner = session.get(Organisation, share.organisation_id)
-            assert owner is not None
-            if self.role_of(by, owner.slug) != "admin":
-                raise ConfigurationError(f"{by!r} is not an admin of {owner.slug!r}")
-            self.provisioner.unshare(owner.slug, share.id)
-            store = session.get(ShareStore, share.id)
-            if store is not None:
-                session.delete(store)
-            session.delete(share)
-
-    def surveys(self, slug: str) -> list[str]:
-        """Names of the organisation's surveys (what its admins may share)."""
-        with self.sessions() as session:
-            org = self._active(session, slug)
-        return list(self._survey_ids(org))
-
-    def shares(self, slug: str) -> list[SharedSurvey]:
-        """Shares from and to the organisation, oldest first."""
-        with self.sessions() as session:
-            org = self._organisation(session, slug)
-            rows = session.scalars(
-                select(Share)
-                .where((Share.organisation_id == org.id) | (Share.with_organisation_id == org.id))
-                .order_by(Share.id)
-            ).all()
-            slugs = {i: s for i, s in session.execute(select(Organisation.id, Organisation.slug))}
-        return [
-            self._as_shared(s, slugs[s.organisation_id], slugs[s.with_organisation_id])
-            for s in rows
-        ]
-
     # -- what a server gets -----------------------------------------------------------------
 
     def server_environment(self, username: str, slug: str) -> dict[str, str]:
@@ -781,49 +555,6 @@ class Registry:
         if org is None:
             raise NotFoundError(f"no organisation {slug!r}")
         return org
-
-    @classmethod
-    def _survey_id(cls, org: Organisation, survey: str) -> int:
-        """The id of survey ``survey`` in the organisation's own database."""
-        found = cls._survey_ids(org).get(survey)
-        if found is None:
-            raise NotFoundError(f"organisation {org.slug!r} has no survey {survey!r}")
-        return found
-
-    @staticmethod
-    def _survey_ids(org: Organisation) -> dict[str, int]:
-        """Survey name -> id, read from the organisation's own database."""
-        if org.member_url is None:
-            raise ConfigurationError(f"organisation {org.slug!r} was never provisioned")
-        engine = make_engine(org.member_url, pool_size=1)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(select(Survey.name, Survey.id).order_by(Survey.name))
-                return {name: survey_id for name, survey_id in rows}
-        finally:
-            engine.dispose()
-
-    @staticmethod
-    def _survey_keys(org: Organisation, survey_id: int) -> list[str]:
-        """The blob keys of one survey's photos (what its guests may read)."""
-        assert org.member_url is not None
-        engine = make_engine(org.member_url, pool_size=1)
-        try:
-            with engine.connect() as connection:
-                rows = connection.execute(
-                    select(Image.compressed_key, Image.thumbnail_key).where(
-                        Image.survey_id == survey_id
-                    )
-                ).all()
-        finally:
-            engine.dispose()
-        return sorted({key for row in rows for key in row if key})
-
-    @staticmethod
-    def _as_shared(share: Share, owner: str, shared_with: str) -> SharedSurvey:
-        return SharedSurvey(
-            share.id, owner, share.survey_name, shared_with, share.mode, share.created_by
-        )
 
     def _active(self, session: Session, slug: str) -> Organisation:
         org = self._organisation(session, slug)

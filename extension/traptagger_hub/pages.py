@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from jupyterhub.utils import url_path_join
 
 if TYPE_CHECKING:
-    from traptagger_hub.orgs import InvitationInfo, Organisation, Role, SharedSurvey
+    from traptagger_hub.registry_tables import InvitationInfo, Organisation, Role, SharedSurvey
 
 PRODUCT = "TrapTagger Lab"
 #: Roles, most limited first (the invitation form's order: annotators are invited most).

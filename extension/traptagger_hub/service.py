@@ -36,8 +36,9 @@ from tornado.httputil import HTTPServerRequest
 
 from traptagger_hub import pages
 from traptagger_hub.identities import USERNAME_RULE
-from traptagger_hub.orgs import InvitationInfo, Registry
+from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
+from traptagger_hub.registry_tables import InvitationInfo
 from traptagger_lab.db.models import utcnow
 from traptagger_lab.errors import NotFoundError, TrapTaggerError
 

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from traptagger_hub import pages
 from traptagger_hub.identities import USERNAME_RULE
-from traptagger_hub.orgs import InvitationInfo, Organisation, Role
 from traptagger_hub.provision import Provisioner
+from traptagger_hub.registry_tables import InvitationInfo, Organisation, Role
 from traptagger_hub.service import (
     EnquiryLimiter,
     client_address,
