@@ -35,7 +35,7 @@ from tornado import ioloop, web
 from tornado.httputil import HTTPServerRequest
 
 from traptagger_hub import pages
-from traptagger_hub.identities import USERNAME_RULE
+from traptagger_hub.identities import USERNAME_RULE, canonical_username
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 from traptagger_hub.registry_tables import InvitationInfo
@@ -86,6 +86,12 @@ class EnquiryLimiter:
         self._everyone.append(now)
         self._clients[client] = mine
         return 0.0
+
+
+def platform_admins(setting: str) -> frozenset[str]:
+    """The platform admins a comma-separated setting names, in the registry's one form of a
+    name (``Admin, root`` -> ``{"admin", "root"}``)."""
+    return frozenset(canonical_username(name) for name in setting.split(",") if name.strip())
 
 
 def client_address(request: HTTPServerRequest) -> str:
@@ -402,7 +408,7 @@ def make_app() -> web.Application:
     accounts = os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS", "") == "1"
     provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint, os_accounts=accounts)
     registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
-    admins = {a for a in os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", "").split(",") if a}
+    admins = platform_admins(os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", ""))
     hub = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/")
     return web.Application(
         [
