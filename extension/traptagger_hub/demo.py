@@ -113,6 +113,8 @@ def prepare(state: Path, server: str = DEFAULT_SERVER, data: Path | None = None)
                 registry.set_password(name, password)
             logins_file.write_text(json.dumps(logins, indent=2))
             os.chmod(logins_file, 0o600)
+        else:  # a demo from before per-person database logins gets them now
+            registry.ensure_logins()
         logins = {k: tuple(v) for k, v in json.loads(logins_file.read_text()).items()}
         env = registry.server_environment("member", slug)
     finally:

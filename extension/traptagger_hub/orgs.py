@@ -237,6 +237,24 @@ class Registry(SurveySharing):
             session.delete(mine)
         self._take_login(slug, username)
 
+    def ensure_logins(self) -> int:
+        """Give everyone in an active organisation who has no database login of their own
+        one (registries from before per-person logins); how many were made."""
+        with self.sessions() as session:
+            missing = session.execute(
+                select(Organisation.slug, Membership.username, Membership.role)
+                .join(Membership, Membership.organisation_id == Organisation.id)
+                .outerjoin(
+                    PersonLogin,
+                    (PersonLogin.organisation_id == Organisation.id)
+                    & (PersonLogin.username == Membership.username),
+                )
+                .where(Organisation.status == "active", PersonLogin.key.is_(None))
+            ).all()
+        for slug, username, role in missing:
+            self._give_login(slug, username, role)
+        return len(missing)
+
     def rotate_login(self, slug: str, username: str) -> None:
         """A new database password for ``username`` in the organisation (their server gets
         it when it next starts; connections made with the old one end now)."""

@@ -408,6 +408,7 @@ def make_app() -> web.Application:
     accounts = os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS", "") == "1"
     provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint, os_accounts=accounts)
     registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
+    registry.ensure_logins()  # people from before per-person database logins get theirs
     admins = platform_admins(os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", ""))
     hub = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/")
     return web.Application(

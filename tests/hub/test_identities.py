@@ -150,3 +150,16 @@ def test_a_registry_file_is_the_hubs_alone(tmp_path: Path) -> None:
     os.chmod(path, 0o644)  # an older registry is made private again when opened
     Registry(f"sqlite:///{path}").close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_people_from_an_older_registry_get_logins_of_their_own(registry: Registry) -> None:
+    from sqlalchemy import delete
+    from traptagger_hub.registry_tables import PersonLogin
+
+    registry.add("wild_trust", "bob", "annotator")
+    with registry.sessions() as session, session.begin():  # as before per-person logins
+        session.execute(delete(PersonLogin))
+    assert registry.ensure_logins() == 2  # alice and bob
+    assert registry.ensure_logins() == 0
+    env = registry.server_environment("bob", "wild_trust")
+    assert env["TRAPTAGGER_ROLE"] == "annotator"
