@@ -51,7 +51,9 @@ def run(name: str, folder: Path) -> str:
     NotebookClient(
         notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
-    nbformat.write(notebook, folder / f"{name}.executed.ipynb")
+    runs = folder.parent / "notebook-runs"  # beside the notebooks people open, not among them
+    runs.mkdir(exist_ok=True)
+    nbformat.write(notebook, runs / f"{name}.ipynb")
     texts = [
         str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
         for cell in notebook.cells

@@ -28,6 +28,13 @@ from traptagger_lab.widgets import VOILA_ARGS, voila_environment
 
 #: Members see Python tracebacks in Voila pages (the dashboard they may edit); annotators do not.
 MEMBER_VOILA_ARGS = "--VoilaConfiguration.show_tracebacks=True"
+#: Kernels no page is connected to (a closed tab's dashboard or app) end after 30 idle
+#: minutes instead of piling up; a connected page's kernel is never culled.
+KERNEL_CULLING_ARGS = [
+    "--MappingKernelManager.cull_idle_timeout=1800",
+    "--MappingKernelManager.cull_interval=300",
+    "--MappingKernelManager.cull_connected=False",
+]
 #: Where an annotator lands: the annotation app, served by Voila.
 ANNOTATOR_URL = "/voila/render/annotate.ipynb"
 #: Where members and admins land: the welcome notebook (what to do first), in JupyterLab.
@@ -198,6 +205,7 @@ class OrganisationSettings(_Spawner):
             args.append("--allow-root")
         args.extend(EXTENSION_ARGS)
         args.extend(VOILA_ARGS)
+        args.extend(KERNEL_CULLING_ARGS)
         if role == "annotator":
             args.extend(ANNOTATOR_SERVER_ARGS)
         else:  # members debug their own apps in Voila; annotators never see a traceback

@@ -477,11 +477,12 @@ def join_page(
     return page("Join an organisation", body, links)
 
 
-def joined_page(links: Links, role: Role) -> str:
-    """After joining: the role, and where to log in."""
+def joined_page(links: Links, role: Role, username: str) -> str:
+    """After joining: the role, the user name to log in with, and where."""
     body = (
         f"<div class='card narrow'><p class='note'>You are now {esc(role.role)} of "
-        f"<b>{esc(role.name)}</b>.</p><p><a href='{esc(url_path_join(links.hub, 'login'))}'>"
+        f"<b>{esc(role.name)}</b>.</p><p>Log in as <b>{esc(username)}</b> (user names are "
+        f"lower-case here) with your password: <a href='{esc(url_path_join(links.hub, 'login'))}'>"
         "Log in</a></p></div>"
     )
     return page("Welcome", body, links)

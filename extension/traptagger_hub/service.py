@@ -381,7 +381,7 @@ class JoinHandler(_Page):
                 self.links, self.xsrf_form_html(), info, USERNAME_RULE, username, str(exc)
             )
             return self.show(400, form)
-        self.finish(pages.joined_page(self.links, role))
+        self.finish(pages.joined_page(self.links, role, canonical_username(username)))
 
     async def _open_invitation(self, token: str) -> InvitationInfo | None:
         """The invitation when its link still works; else answer with why not (None)."""

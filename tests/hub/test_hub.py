@@ -221,6 +221,8 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
     assert "show_tracebacks=True" in member_args  # members debug their dashboards
     assert annotator_args
     assert "show_tracebacks" not in annotator_args
+    for args in (member_args, annotator_args):  # closed pages' kernels end, never pile up
+        assert "--MappingKernelManager.cull_idle_timeout=1800" in args
 
 
 @pytest.mark.hub
