@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,15 @@ from traptagger_hub.provision import Provisioner
 
 from tests.browser import free_port
 from tests.conftest import MYSQL_SERVER, REPO
-from tests.hub.hubs import PROXY, Hub, prepare_organisation, stop_servers_of, wait_for_hub
+from tests.hub.hubs import (
+    PROXY,
+    Hub,
+    prepare_organisation,
+    start_hub,
+    stop,
+    stop_servers_of,
+    wait_for_hub,
+)
 from traptagger_lab.sample import SampleSurvey
 
 
@@ -71,19 +78,7 @@ def hub(
             from traptagger_hub.accounts import account_names, lock_store
 
             lock_store(stores / slug, account_names(slug))
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterhub",
-                "-f",
-                str(REPO / "hub_config/jupyterhub_config.py"),
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = start_hub(env, tmp_path, log)
         url = f"http://127.0.0.1:{port}"
         wait_for_hub(f"{url}/hub/api", server, tmp_path / "hub.log")
         member_env = registry.server_environment("member", slug)
@@ -100,11 +95,7 @@ def hub(
         )
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
         stop_servers_of(f"http://127.0.0.1:{api_port}/hub/api")
         log.close()
         registry.close()

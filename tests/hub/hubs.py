@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -161,3 +162,40 @@ def post_form(session: object, url: str, fields: dict[str, str], page_url: str =
     token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
     assert token, page.text[:300]
     return session.post(url, data={**fields, "_xsrf": token.group(1)}, timeout=120)  # type: ignore[attr-defined]
+
+
+def start_hub(env: dict[str, str], cwd: Path, log: Any) -> subprocess.Popen[bytes]:
+    """JupyterHub with our config (``hub_config/jupyterhub_config.py``), logging to ``log``."""
+    config = REPO / "hub_config/jupyterhub_config.py"
+    return subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a hub to stop (it stops its proxy and servers), then make it."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def with_os_accounts(test: Any) -> Any:
+    """Run ``test`` on a hub whose servers run as the organisation's system accounts
+    (skipped where that cannot be: not root, or a Python other accounts cannot start)."""
+    for mark in (
+        pytest.mark.parametrize("hub", [True], indirect=True, ids=["os-accounts"]),
+        pytest.mark.skipif(
+            os.geteuid() == 0 and not others_can_run_python(),
+            reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
+            "servers cannot run as the organisations' accounts on this machine",
+        ),
+        pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root"),
+    ):
+        test = mark(test)
+    return test

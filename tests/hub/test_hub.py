@@ -6,9 +6,7 @@ in the Voila app and cannot reach JupyterLab, terminals or the kernels API.
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,11 +18,11 @@ from tests.conftest import MYSQL_SERVER
 from tests.hub.hubs import (
     PASSWORD,
     Hub,
-    others_can_run_python,
     post_form,
     server_environment,
     servers_of,
     wait_for_server,
+    with_os_accounts,
 )
 from traptagger_lab.db.engine import make_engine
 
@@ -112,13 +110,7 @@ def test_members_get_lab_and_annotators_only_the_app(hub: Hub) -> None:
 @pytest.mark.hub
 @pytest.mark.mysql
 @pytest.mark.slow
-@pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root")
-@pytest.mark.skipif(
-    os.geteuid() == 0 and not others_can_run_python(),
-    reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
-    "servers cannot run as the organisations' accounts on this machine",
-)
-@pytest.mark.parametrize("hub", [True], indirect=True, ids=["os-accounts"])
+@with_os_accounts
 def test_servers_run_as_the_organisations_system_accounts(hub: Hub) -> None:
     import psutil
     from traptagger_hub.accounts import account_names

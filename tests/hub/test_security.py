@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -22,14 +20,15 @@ import requests
 from sqlalchemy.exc import DBAPIError
 
 from tests.browser import free_port
-from tests.conftest import REPO
 from tests.hub.hubs import (
     PROXY,
     Hub,
-    others_can_run_python,
     post_form,
+    start_hub,
+    stop,
     wait_for_hub,
     wait_for_server,
+    with_os_accounts,
 )
 from tests.hub.kernels import kernel_id_of, message, send_over_kernel_websocket
 from traptagger_lab.db.engine import make_engine
@@ -116,19 +115,7 @@ def test_two_hubs_run_side_by_side(hub: Hub, tmp_path: Path) -> None:
             env.pop(variable)
     log = tmp_path / "second.log"
     with log.open("w") as out:
-        second = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterhub",
-                "-f",
-                str(REPO / "hub_config/jupyterhub_config.py"),
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        second = start_hub(env, tmp_path, out)
         try:
             wait_for_hub(f"http://127.0.0.1:{port}/hub/api", second, log)
             for url in (hub.url, f"http://127.0.0.1:{port}"):
@@ -136,11 +123,7 @@ def test_two_hubs_run_side_by_side(hub: Hub, tmp_path: Path) -> None:
                 assert page.status_code == 200
                 assert "TrapTagger Lab" in page.text
         finally:
-            second.terminate()
-            try:
-                second.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                second.kill()
+            stop(second)
 
 
 def _websocket(hub: Hub, session: object, user: str) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -228,13 +211,7 @@ def _run_in_own_kernel(hub: Hub, session: object, user: str, code: str) -> dict[
     return dict(reply["content"])
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="system accounts need a hub running as root")
-@pytest.mark.skipif(
-    os.geteuid() == 0 and not others_can_run_python(),
-    reason=f"{sys.executable} lies where other accounts cannot go (e.g. under /root): "
-    "servers cannot run as the organisations' accounts on this machine",
-)
-@pytest.mark.parametrize("hub", [True], indirect=True, ids=["os-accounts"])
+@with_os_accounts
 def test_no_user_server_can_read_the_registry(hub: Hub) -> None:
     """Finding: every server ran as the hub's account, so any kernel could read the
     registry (each organisation's database passwords). Now a member, running code in their
