@@ -16,7 +16,7 @@ if ls "$out"/ultralytics_yolov5-$version-*.whl >/dev/null 2>&1; then exit 0; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$python" - "$work" "$version" <<'PY'
-import hashlib, re, sys, tarfile, urllib.request
+import hashlib, os, re, sys, tarfile, urllib.request
 work, version = sys.argv[1], sys.argv[2]
 index = urllib.request.urlopen("https://pypi.org/simple/ultralytics-yolov5/", timeout=60).read().decode()
 url = next(u for u in re.findall(r'href="([^"]+)"', index) if f"ultralytics-yolov5-{version}.tar.gz" in u)
@@ -26,7 +26,12 @@ expected = url.split("#sha256=")[1]
 with open(path, "rb") as handle:
     assert hashlib.sha256(handle.read()).hexdigest() == expected, "sdist hash mismatch"
 with tarfile.open(path) as archive:
-    archive.extractall(work, filter="data")
+    root = os.path.realpath(work)
+    for member in archive.getmembers():  # (Python before 3.11.4 has no extraction filter)
+        target = os.path.realpath(os.path.join(work, member.name))
+        if not target.startswith(root + os.sep) or not (member.isfile() or member.isdir()):
+            sys.exit(f"refusing {member.name!r} in the sdist: not a plain file inside {work}")
+    archive.extractall(work)
 PY
 src="$work/ultralytics-yolov5-$version"
 sed -i "s|^README = request.urlopen(.*$|README = open('README.md', encoding='utf-8').read()|" "$src/setup.py"
