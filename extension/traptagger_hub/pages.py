@@ -70,7 +70,7 @@ textarea{width:100%;min-height:5rem}
 .grid{display:grid;grid-template-columns:13rem 1fr;gap:.75rem 1rem;align-items:start}
 .grid label{padding-top:.35rem;font-weight:600}.grid input{width:100%}
 .hint{color:var(--muted);font-size:.9rem;margin:.2rem 0 0}.card>.hint{margin:0 0 .8rem}
-.inline{display:inline}.row{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
+.inline{display:inline}.inline+.inline{margin-left:.4rem}.row{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}
 .link{display:flex;gap:.5rem;align-items:center}
 .link input{flex:1;min-width:20rem;font-family:ui-monospace,Menlo,Consolas,monospace;
 font-size:.85rem}
@@ -274,6 +274,13 @@ def admin_section(org: OrganisationAdmin, viewer: str, links: Links, xsrf: str) 
     """An administered organisation: its people, its open invitations and its shares."""
     rows = "".join(
         f"<tr><td>{esc(username)}</td><td><span class='role'>{esc(role)}</span></td><td>"
+        + form(
+            links.service("org", org.slug, "rotate"),
+            xsrf,
+            f"<input type='hidden' name='username' value='{esc(username)}'>",
+            "New database password",
+            css="quiet",
+        )
         + (
             form(
                 links.service("org", org.slug, "remove"),
@@ -284,13 +291,6 @@ def admin_section(org: OrganisationAdmin, viewer: str, links: Links, xsrf: str) 
             )
             if removable(username, role, org.people, viewer)
             else ""
-        )
-        + form(
-            links.service("org", org.slug, "rotate"),
-            xsrf,
-            f"<input type='hidden' name='username' value='{esc(username)}'>",
-            "New database password",
-            css="quiet",
         )
         + "</td></tr>"
         for username, role in org.people
