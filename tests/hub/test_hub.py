@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from traptagger_hub.provision import Provisioner
 
 from tests.conftest import MYSQL_SERVER
@@ -215,6 +216,9 @@ def test_annotator_and_member_in_the_browser(hub: Hub) -> None:
     assert "show_tracebacks" not in annotator_args
     for args in (member_args, annotator_args):  # closed pages' kernels end, never pile up
         assert "--MappingKernelManager.cull_idle_timeout=1800" in args
+    secret = make_url(hub.member_url).password
+    assert secret
+    assert secret not in member_args + annotator_args  # no password in the process list
 
 
 @pytest.mark.hub
