@@ -6,7 +6,7 @@ per table and named like the table, each selecting the source table's rows of
 the shared survey. The library opens the views as if they were a database of
 its own, and the database server, not Python, keeps the rest of the source
 organisation's data out of reach. A read-write share may also write what
-annotating writes (:data:`~traptagger_hub.provision.ANNOTATOR_WRITES`) through
+annotating writes (:data:`~traptagger_hub.server_admin.ANNOTATOR_WRITES`) through
 the views; ``WITH CHECK OPTION`` refuses rows outside the survey.
 
 This module is pure: it knows the schema's tables and writes the SQL.
