@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+from tornado import web
 from traitlets import Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -141,6 +142,13 @@ class RegistryAuthenticator(RegistryRoles, Authenticator):
             return None
         if not registry.roles(username):
             self.log.warning("%s logged in but belongs to no active organisation", username)
+            waiting = [o.name for o in registry.pending() if o.requested_by == username]
+            if waiting:  # the right password: say why they cannot come in yet
+                raise web.HTTPError(
+                    403,
+                    f"Your enquiry for {waiting[0]} is waiting for a platform admin's "
+                    "approval: you can sign in once it is approved.",
+                )
             return None
         return username
 

@@ -198,6 +198,15 @@ def test_login_page_and_public_enquiry(hub: Hub) -> None:
     assert (enquiry.requested_by, enquiry.contact) == (username.lower(), "someone@example.org")
     with pytest.raises(PermissionError):  # no login until a platform admin approves
         hub.login(username.lower())
+    waiting = requests.Session()  # and the login page says so, to the right password only
+    page = waiting.get(f"{hub.url}/hub/login", timeout=60)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    form = {"username": username, "password": PASSWORD}
+    refused = waiting.post(
+        f"{hub.url}/hub/login", data={**form, **({"_xsrf": xsrf.group(1)} if xsrf else {})}
+    )
+    assert refused.status_code == 403
+    assert f"Your enquiry for {name} is waiting" in refused.text
     forged = requests.post(f"{hub.url}{SERVICE}enquire", data=_enquiry("x", "X"), timeout=60)
     assert forged.status_code == 403  # no xsrf token, no enquiry
 
