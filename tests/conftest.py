@@ -13,6 +13,21 @@ import pytest
 from traptagger_lab.sample import SampleSpec, SampleSurvey, make_sample_survey
 
 REPO = Path(__file__).resolve().parent.parent
+#: The suite's own knobs; every other ``TRAPTAGGER_*`` variable is the caller's deployment.
+SUITE_SETTINGS = ("TRAPTAGGER_SHARED_DATA", "TRAPTAGGER_TEST_MYSQL", "TRAPTAGGER_TEST_POSTGRES")
+
+
+def clear_caller_settings() -> list[str]:
+    """Remove the caller's ``TRAPTAGGER_*`` settings from this process (and so from every
+    process a test starts): a server user's real database or store must never be what a
+    test reads or writes. Returns the names removed."""
+    names = [n for n in os.environ if n.startswith("TRAPTAGGER_") and n not in SUITE_SETTINGS]
+    for name in names:
+        del os.environ[name]
+    return names
+
+
+clear_caller_settings()  # before any test, fixture or subprocess reads them
 SHARED_DATA = Path(os.environ.get("TRAPTAGGER_SHARED_DATA", REPO.parent / "shared" / "data"))
 MYSQL_SERVER = os.environ.get("TRAPTAGGER_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306")
 POSTGRES_SERVER = os.environ.get(
@@ -44,6 +59,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "cloud" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_caller_settings() -> Iterator[None]:
+    """Each test starts without deployment settings, and leaves none behind for the next."""
+    clear_caller_settings()
+    yield
+    clear_caller_settings()
 
 
 @pytest.fixture(scope="session")
