@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,9 @@ from traptagger_lab.ingest.layout import Layout
 from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
+#: The size :func:`walk` gives an entry that is no regular file (FIFO, socket, device):
+#: reading one could block for ever, so it is reported, never opened.
+SPECIAL = -1
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov")
 
 
@@ -25,6 +29,16 @@ def kind_of(path: str) -> str | None:
     if lower.endswith(VIDEO_SUFFIXES):
         return "video"
     return None
+
+
+def printable_name(path: str) -> str:
+    """``path`` as text any database takes: bytes a file name held outside UTF-8 (which
+    Python keeps as surrogates) become ``\\xNN`` escapes."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def is_excluded(relative_path: str, exclude: Iterable[str]) -> bool:
@@ -57,7 +71,8 @@ class Source:
 
 
 def walk(source: Source) -> Iterator[tuple[str, int]]:
-    """Every file under the source as ``(relative path, size)``, in sorted order.
+    """Every file under the source as ``(relative path, size)``, in sorted order
+    (special files with size :data:`SPECIAL`).
 
     Raises:
         SourceError: if the source does not exist or cannot be listed.
@@ -72,9 +87,20 @@ def walk(source: Source) -> Iterator[tuple[str, int]]:
     prefix = len(root) + 1
     for path in sorted(found):
         info = found[path]
-        if info.get("type") == "directory":
+        kind = info.get("type")
+        if kind == "directory":
             continue
-        yield posixpath.normpath(path[prefix:]), int(info.get("size") or 0)
+        size = SPECIAL if _is_special(info) else int(info.get("size") or 0)
+        yield posixpath.normpath(path[prefix:]), size
+
+
+def _is_special(info: dict[str, Any]) -> bool:
+    """Whether a listed entry is a FIFO, socket or device (a broken link is not: reading
+    it fails at once and it is reported as unreadable)."""
+    mode = info.get("mode")
+    if info.get("type") != "other" or not isinstance(mode, int):
+        return False
+    return any(test(mode) for test in (stat.S_ISFIFO, stat.S_ISSOCK, stat.S_ISCHR, stat.S_ISBLK))
 
 
 def classify(
@@ -83,7 +109,9 @@ def classify(
     """Split found files into ingestible ones (with site and camera) and reported ones.
 
     Files of other types and files in excluded folders are silently ignored;
-    a photo or video whose path matches no site is reported as ``no_site``.
+    a photo or video whose path matches no site is reported as ``no_site``, one whose
+    name is not text as ``bad_name`` (under a printable form of it), and a FIFO, socket or
+    device with a photo's name as ``special_file``.
     """
     exclude = tuple(exclude)
     wanted: list[SourceFile] = []
@@ -91,6 +119,17 @@ def classify(
     for path, size in files:
         kind = kind_of(path)
         if kind is None or is_excluded(path, exclude):
+            continue
+        printable = printable_name(path)
+        if printable != path:
+            reported.append(
+                Failure(printable, FailureReason.BAD_NAME, "the file name is not UTF-8 text")
+            )
+            continue
+        if size == SPECIAL:
+            reported.append(
+                Failure(path, FailureReason.SPECIAL_FILE, "not a regular file (FIFO, socket…)")
+            )
             continue
         located = layout.locate(path)
         if located is None:

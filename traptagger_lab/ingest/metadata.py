@@ -10,6 +10,7 @@ reported as invalid rather than used.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -171,12 +172,26 @@ def read_metadata(
             time = CaptureTime(None, ("invalid: " + "; ".join(problems))[:64])
         else:
             time = CaptureTime(None, "missing")
-    latitude, longitude, altitude = _gps(gps)
+    latitude, longitude, altitude = (_finite(v) for v in _gps(gps))
     return PhotoMetadata(
         time=time,
         latitude=latitude,
         longitude=longitude,
         altitude=altitude,
-        make=_text(ifd0.get(_MAKE)),
-        model=_text(ifd0.get(_MODEL)),
+        make=_fitted(_text(ifd0.get(_MAKE))),
+        model=_fitted(_text(ifd0.get(_MODEL))),
     )
+
+
+#: The longest camera make or model kept (the database's column; longer ones are cut).
+TEXT_LIMIT = 100
+
+
+def _finite(value: float | None) -> float | None:
+    """None for NaN and infinities (a GPS field of 0/0), which no database stores."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _fitted(text: str | None) -> str | None:
+    """``text`` cut to :data:`TEXT_LIMIT` characters (an EXIF field may hold anything)."""
+    return None if text is None else text[:TEXT_LIMIT]

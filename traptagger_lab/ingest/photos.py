@@ -78,6 +78,8 @@ def decode_reduced(data: bytes, width: int, height: int, target_width: int) -> I
 
 
 Writer = Callable[[str, bytes], None]
+#: The most pixels a photo may claim (400 megapixels: past every camera trap and DSLR).
+MAX_PIXELS = 400_000_000
 
 
 def process_photo(
@@ -89,8 +91,8 @@ def process_photo(
 ) -> PhotoRecord | Failure:
     """Turn one photo's bytes into a :class:`PhotoRecord`, writing its derived files.
 
-    Never raises for bad input: an empty, non-JPEG, truncated or corrupt file
-    gives a :class:`Failure` naming the reason.
+    Never raises for bad input: an empty, non-JPEG, truncated, corrupt or impossibly
+    large file gives a :class:`Failure` naming the reason.
     """
     if not data:
         return Failure(source.path, FailureReason.EMPTY_FILE, "file has zero bytes")
@@ -106,8 +108,16 @@ def process_photo(
         return Failure(
             source.path, FailureReason.TRUNCATED, "no end-of-image marker: file is cut short"
         )
+    if info.width * info.height > MAX_PIXELS:
+        return Failure(
+            source.path,
+            FailureReason.TOO_LARGE,
+            f"the header claims {info.width}x{info.height} pixels, more than any camera makes",
+        )
     try:
         pixels = decode_reduced(data, info.width, info.height, sizes.compressed_width)
+    except Image.DecompressionBombError as exc:
+        return Failure(source.path, FailureReason.TOO_LARGE, str(exc))
     except (OSError, SyntaxError, ValueError) as exc:
         return Failure(source.path, FailureReason.CORRUPT, f"cannot decode pixels: {exc}")
     keys = derived_keys(info.content_hash)

@@ -18,6 +18,9 @@ class FailureReason(StrEnum):
     DUPLICATE = "duplicate"
     NO_SITE = "no_site"
     UNSUPPORTED = "unsupported"
+    BAD_NAME = "bad_name"  # a file name that is not text (bytes outside UTF-8)
+    TOO_LARGE = "too_large"  # pixel dimensions past what a camera makes (a decompression bomb)
+    SPECIAL_FILE = "special_file"  # a FIFO, socket or device with a photo's name
 
 
 @dataclass(frozen=True)

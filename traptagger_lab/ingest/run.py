@@ -173,7 +173,10 @@ def ingest_survey(
             done = _done(session, survey.id, [f.path for f in wanted + unplaced])
         unplaced = [f for f in unplaced if f.path not in done]  # imported under an older pattern
         writer.record_failures(unplaced)
-        report.counts.failures[FailureReason.NO_SITE.value] = len(unplaced)
+        report.counts.failures[FailureReason.NO_SITE.value] = 0
+        for failure in unplaced:  # no site, a name that is not text, a special file
+            reason = failure.reason.value
+            report.counts.failures[reason] = report.counts.failures.get(reason, 0) + 1
         todo = [f for f in wanted if f.path not in done]
         report.skipped = len(wanted) - len(todo)
         log.info("%s: %d files found, %d to import", survey.name, report.found, len(todo))
