@@ -327,7 +327,11 @@ class Registry(SurveySharing):
         people using it at the same moment, one joins and the others are told it was used.
         """
         username = canonical_username(username)
-        self.invitation(token)  # an unknown link says so before any account is made
+        offered = self.invitation(token)  # a link that cannot work says so before any
+        if offered.accepted_by is not None:  # account is made (accept checks again, atomically)
+            raise ConfigurationError("this invitation link has been used already")
+        if offered.expires_at < utcnow():
+            raise ConfigurationError("this invitation link has expired: ask for a new one")
         self._account_for(username, password)
         return self.accept(token, username)
 

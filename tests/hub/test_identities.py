@@ -89,6 +89,7 @@ def test_unknown_used_and_expired_links_say_so(registry: Registry) -> None:
     late = registry.invite("wild_trust", "member", by="alice", lifetime=dt.timedelta(seconds=-1))
     with pytest.raises(ConfigurationError, match="expired"):
         registry.join(late, "erin", PASSWORD)
+    assert not registry.check_password("erin", PASSWORD)  # nor for an expired one
     info = registry.invitation(registry.invite("wild_trust", "annotator", by="alice"))
     assert (info.name, info.role, info.created_by, info.accepted_by) == (
         "Wild Trust",
