@@ -199,6 +199,22 @@ def _count_images(url: str) -> int:
         engine.dispose()
 
 
+#: The CLI with each batch's database write followed by a pause.
+_PACED_CLI = """
+import sys, time
+from traptagger_lab.ingest.writer import SurveyWriter
+write = SurveyWriter.write
+def paced(self, outcomes):
+    counts = write(self, outcomes)
+    time.sleep(0.2)
+    return counts
+SurveyWriter.write = paced
+from traptagger_lab.cli import main
+sys.argv[0] = "traptagger"
+main()
+"""
+
+
 @pytest.mark.slow
 def test_killed_run_restarts_with_exactly_the_right_rows(
     database_url: str, sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
@@ -213,7 +229,10 @@ def test_killed_run_restarts_with_exactly_the_right_rows(
     }
     command = [sys.executable, "-m", "traptagger_lab.cli", "ingest", str(sample_survey.root)]
     command += ["--survey", "Killed", "--no-sequences"]
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # the first run's writes paced at 0.2 s a batch (the real code, slower), so that the kill
+    # lands half-way however fast the machine is (unpaced, it sometimes finished first)
+    paced = [sys.executable, "-c", _PACED_CLI, *command[3:]]
+    child = subprocess.Popen(paced, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while _count_images(database_url) < 9 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
