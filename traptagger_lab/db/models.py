@@ -4,8 +4,8 @@ The same models run on SQLite, MariaDB/MySQL and PostgreSQL. Schema changes
 go through Alembic migrations in ``traptagger_lab/db/migrations``; never
 ``create_all`` on a real deployment.
 
-Conventions: every path is relative to the survey's source and unique per
-survey through ``path_hash`` (MySQL cannot index long VARCHARs); boxes are
+Conventions: every path is relative to its source (a ``survey_source`` row) and
+unique per survey through ``path_hash`` (MySQL cannot index long VARCHARs); boxes are
 normalised ``x, y, w, h`` (top-left origin, 0-1); times are naive local
 camera times, as camera traps record them.
 """
@@ -60,7 +60,7 @@ class Base(DeclarativeBase):
 
 
 class Survey(Base):
-    """One camera-trap survey: photos from one source, split into sites and cameras."""
+    """One camera-trap survey: photos from one or more sources, split into sites and cameras."""
 
     __tablename__ = "survey"
 
@@ -76,6 +76,27 @@ class Survey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(back_populates="survey", cascade="all, delete-orphan")
+
+
+def source_digest(url: str) -> str:
+    """The 40-character key that makes a source URL unique within a survey."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()
+
+
+class SurveySource(Base):
+    """A folder or prefix a survey's files were ingested from; a survey may have several.
+
+    Every image and video remembers its source: its ``path`` is relative to that root.
+    """
+
+    __tablename__ = "survey_source"
+    __table_args__ = (UniqueConstraint("survey_id", "url_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    url_hash: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Site(Base):
@@ -153,6 +174,10 @@ class Video(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_run.id", ondelete="SET NULL"))
+    #: The root ``path`` is relative to (None only for rows made without an ingest).
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_source.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Cluster(Base):
@@ -208,6 +233,8 @@ class Image(Base):
     altitude: Mapped[float | None] = mapped_column(Float)
     make: Mapped[str | None] = mapped_column(String(100))
     model: Mapped[str | None] = mapped_column(String(100))
+    #: Metadata kept whole where a column holds less (a make or model past 100 characters).
+    metadata_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     compressed_key: Mapped[str | None] = mapped_column(String(300))
     thumbnail_key: Mapped[str | None] = mapped_column(String(300))
     is_video_frame: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -219,6 +246,10 @@ class Image(Base):
         ForeignKey("cluster.id", ondelete="SET NULL"), index=True
     )
     run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_run.id", ondelete="SET NULL"))
+    #: The root ``path`` is relative to (None only for rows made without an ingest).
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_source.id", ondelete="CASCADE"), index=True
+    )
 
     @property
     def has_timestamp(self) -> bool:
@@ -241,6 +272,10 @@ class IngestIssue(Base):
     duplicate_of: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("processing_run.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The source the file was found under.
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_source.id", ondelete="SET NULL")
+    )
 
 
 class ProcessingRun(Base):
