@@ -16,6 +16,10 @@ class ConfigurationError(TrapTaggerError):
     """Settings or parameters are invalid (bad URL, bad regex, bad option)."""
 
 
+class DatabaseAccessError(TrapTaggerError):
+    """The database cannot be reached, refuses the login, or does not exist."""
+
+
 class NotFoundError(TrapTaggerError, LookupError):
     """A named survey, camera, image or other record does not exist."""
 
@@ -36,3 +40,12 @@ class InputFileError(TrapTaggerError):
         self.reason = reason
         where = f"{path}, row {row}" if row is not None else path
         super().__init__(f"{where}: {reason}")
+
+
+class StaleWorkError(TrapTaggerError):
+    """Work an annotator submits is no longer theirs to do: the lease ran out and the
+    sequence went to someone else, or the sequence changed. The answer is to reload."""
+
+
+class AccessError(TrapTaggerError, PermissionError):
+    """Someone acted on work that belongs to another person (another annotator's job)."""

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from traptagger_lab.db.models import Annotation, ClusterSuggestion, Job, JobItem
-from traptagger_lab.errors import ConfigurationError, NotFoundError
+from traptagger_lab.errors import ConfigurationError, NotFoundError, StaleWorkError
 
 
 def test_annotate_a_task_to_the_end(lab: Any, tmp_path: Path) -> None:
@@ -78,10 +78,14 @@ def test_consensus_expiry_and_no_repeats(lab: Any) -> None:
     late = lab.annotate.next_job(task, "cat", size=total)
     assert late is not None
     assert set(late.clusters) == set(job.clusters)
-    lab.annotate.submit(job, job.clusters[0], labels=["Impala"])  # late work is still kept
+    with pytest.raises(StaleWorkError, match="went to someone else"):  # cat has it now
+        lab.annotate.submit(job, job.clusters[0], labels=["Impala"])
+    lab.annotate.release(late)  # cat gives them back: late work on a free cluster is kept
+    lab.annotate.submit(job, job.clusters[0], labels=["Impala"])
     with lab.sessions() as session:
         kept = session.scalars(select(Annotation).where(Annotation.job_id == job.id)).all()
         assert len(kept) == 1
+    assert lab.tasks.progress(task)["annotations_done"] == 1
 
 
 def test_bad_task_arguments(lab: Any) -> None:

@@ -181,8 +181,8 @@ def _annotations_done(member_url: str, annotator_url: str) -> int:
         job = jobs.next_job(sessions, task_id, "ann", size=3)
         assert job is not None
         for cluster in job.clusters:
-            jobs.submit(sessions, job.id, cluster, ["Impala"])
-        jobs.undo(sessions, job.id, job.clusters[-1])
+            jobs.submit(sessions, job.id, cluster, ["Impala"], annotator=job.annotator)
+        jobs.undo(sessions, job.id, job.clusters[-1], annotator=job.annotator)
         with sessions() as session:
             return int(jobs.progress(session, task_id)["annotations_done"])
     finally:

@@ -125,7 +125,7 @@ def test_a_read_write_share_annotates_its_survey_and_no_other(
         job = jobs.next_job(sessions, tasks["Shared"], "guest", size=3)
         assert job is not None
         for cluster in job.clusters:
-            jobs.submit(sessions, job.id, cluster, ["Kudu"])
+            jobs.submit(sessions, job.id, cluster, ["Kudu"], annotator=job.annotator)
         assert jobs.next_job(sessions, tasks["Private"], "guest") is None  # not visible
         engine.dispose()
         # the annotations are in the owner's own database

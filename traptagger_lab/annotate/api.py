@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from traptagger_lab.annotate.labels import LabelDef, LabelSpec, from_csv, to_csv
 from traptagger_lab.annotate.tasks import create_task, stored_labels
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Task
-from traptagger_lab.errors import NotFoundError
+from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 if TYPE_CHECKING:
     from traptagger_lab.annotate.stats import Pace
@@ -205,7 +206,12 @@ def _as_tree(defs: Sequence[LabelDef]) -> dict[str, Any]:
 
 
 class Annotate:
-    """Hand out work and record annotations (``lab.annotate``)."""
+    """Hand out work and record annotations (``lab.annotate``).
+
+    A job belongs to the annotator it was leased to: pass the :class:`JobLease`
+    (it names them), or a job id with ``annotator=``. Work on another person's
+    job is refused (:class:`~traptagger_lab.errors.AccessError`).
+    """
 
     def __init__(self, lab: Lab) -> None:
         self._lab = lab
@@ -213,10 +219,14 @@ class Annotate:
     def next_job(
         self, task: TaskRef, annotator: str, size: int = 10, lease_minutes: float = 30
     ) -> jobs.JobLease | None:
-        """Lease the next ``size`` clusters to ``annotator``; None when no work is left."""
+        """Lease the next ``size`` clusters to ``annotator`` for ``lease_minutes`` (1 minute
+        to 24 hours); None when no work is left for them."""
+        if not math.isfinite(lease_minutes):
+            raise ConfigurationError(f"a lease of {lease_minutes} minutes is not a duration")
         target = self._lab.tasks.get(task)
+        minutes = min(max(lease_minutes, -1.0), 10.0**6)  # out of range stays out, and fits
         return jobs.next_job(
-            self._lab.sessions, target.id, annotator, size, dt.timedelta(minutes=lease_minutes)
+            self._lab.sessions, target.id, annotator, size, dt.timedelta(minutes=minutes)
         )
 
     def submit(
@@ -227,17 +237,31 @@ class Annotate:
         tags: Sequence[str] = (),
         note: str | None = None,
         counts: dict[str, int] | None = None,
+        annotator: str | None = None,
     ) -> list[int]:
         """Record labels (and tags, a note, counts per label) for one cluster of a job."""
-        job_id = job.id if isinstance(job, jobs.JobLease) else job
-        return jobs.submit(self._lab.sessions, job_id, cluster_id, labels, tags, note, counts)
-
-    def undo(self, job: jobs.JobLease | int, cluster_id: int) -> list[int]:
-        """Take back the last submission for a cluster; the one before (if any) is active again."""
-        return jobs.undo(
-            self._lab.sessions, job.id if isinstance(job, jobs.JobLease) else job, cluster_id
+        job_id, who = _job_and_annotator(job, annotator)
+        return jobs.submit(
+            self._lab.sessions, job_id, cluster_id, labels, tags, note, counts, annotator=who
         )
 
-    def release(self, job: jobs.JobLease | int) -> int:
+    def undo(
+        self, job: jobs.JobLease | int, cluster_id: int, annotator: str | None = None
+    ) -> list[int]:
+        """Take back the last submission for a cluster; the one before (if any) is active again."""
+        job_id, who = _job_and_annotator(job, annotator)
+        return jobs.undo(self._lab.sessions, job_id, cluster_id, annotator=who)
+
+    def release(self, job: jobs.JobLease | int, annotator: str | None = None) -> int:
         """Give back the job's clusters that were not annotated."""
-        return jobs.release(self._lab.sessions, job.id if isinstance(job, jobs.JobLease) else job)
+        job_id, who = _job_and_annotator(job, annotator)
+        return jobs.release(self._lab.sessions, job_id, annotator=who)
+
+
+def _job_and_annotator(job: jobs.JobLease | int, annotator: str | None) -> tuple[int, str]:
+    """The job id and who acts on it: the lease names its annotator; a bare id needs one."""
+    if isinstance(job, jobs.JobLease):
+        return job.id, annotator if annotator is not None else job.annotator
+    if annotator is None:
+        raise ConfigurationError(f"job {job}: say which annotator acts on it (annotator=...)")
+    return job, annotator

@@ -168,7 +168,9 @@ def final_labels(session: Session, task_id: int, within: Select[Any] | None = No
     if wanted == 1:
         table["settled_by"] = "single"
     else:
-        table = table[table.index.isin(_complete(session, task_id))].copy()
+        people = given["annotator"].str.casefold().groupby(given["cluster_id"]).nunique()
+        enough = people.reindex(table.index, fill_value=0) >= wanted  # distinct people
+        table = table[table.index.isin(_complete(session, task_id)) & enough].copy()
         table["settled_by"] = np.where(table["distinct"] == 1, "agreed", "disputed")
         table.loc[table["settled_by"] == "disputed", "labels"] = ""
     if reviewed:

@@ -1,12 +1,21 @@
 """Atomic job allocation for many annotators at once, and recording their annotations.
 
 A job is a batch of clusters leased to one annotator until its lease runs
-out. Allocation locks the task's work items with ``SELECT ... FOR UPDATE SKIP
-LOCKED`` on MariaDB/MySQL and PostgreSQL (concurrent annotators skip each
-other's rows instead of waiting), and on SQLite takes the single write lock
-first; counters change only under those locks, so no cluster is ever in two
-live jobs beyond what the task asks for. Every submission is a new annotation
-row (history kept); a submission after the lease ran out is still recorded.
+out. Allocation reads candidate work items without locks, then locks only the
+rows it takes by primary key with ``FOR UPDATE SKIP LOCKED`` (MariaDB/MySQL,
+PostgreSQL), so concurrent annotators skip each other's rows instead of
+waiting, and a scan never locks rows it does not take; SQLite takes its single
+write lock first. Counters change only under those locks, so no cluster is
+ever in more live jobs than the task asks for. One person never holds or
+labels a cluster twice: ``job_item.holder`` is unique per task item, a rule
+the database enforces (two tabs of one annotator racing for a cluster: one
+insert fails and that allocation runs again).
+
+A job belongs to its annotator: submit, undo and release name who acts and
+are refused for anyone else. Every submission is a new annotation row
+(history kept). A submission after the lease ran out is recorded when the
+cluster is still free, and refused with :class:`StaleWorkError` when someone
+else took it meanwhile or the sequence was re-grouped.
 """
 
 from __future__ import annotations
@@ -14,21 +23,39 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from traptagger_lab.annotate.outages import KNOCKED_DOWN, forget_knockdown, record_knockdown
 from traptagger_lab.db.engine import retrying
 from traptagger_lab.db.models import Annotation, Job, JobItem, Label, TaskItem, utcnow
-from traptagger_lab.errors import ConfigurationError, NotFoundError
+from traptagger_lab.errors import (
+    AccessError,
+    ConfigurationError,
+    NotFoundError,
+    StaleWorkError,
+)
 
 LEASE = dt.timedelta(minutes=30)
+#: The shortest and longest lease a job may have.
+LEASE_RANGE = (dt.timedelta(minutes=1), dt.timedelta(hours=24))
+#: The most clusters one job may hold.
+MAX_JOB_SIZE = 500
+#: Longest annotator name (the column's width).
+NAME_LIMIT = 200
+#: Allocations run again after another tab of the same person won a race for a cluster.
+HOLD_CONFLICT_RETRIES = 20
 RECLAIM_BATCH = 200
 #: Unlocked candidates read per cluster a job asks for (others may take some first).
 CANDIDATES_PER_SLOT = 4
-#: How many windows of candidates allocation tries before it reports no work.
+#: How many windows of busy candidates allocation skips before it waits for them.
 ALLOCATION_PASSES = 10
+#: How many rounds allocation makes at most (each ends with work, or with candidates
+#: that others filled meanwhile).
+WAITING_ROUNDS = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,32 @@ def _read_committed(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
 
+def annotator_name(name: str) -> str:
+    """An annotator's name as given, checked: not empty, no control characters, fits."""
+    cleaned = name.strip() if isinstance(name, str) else ""
+    if not cleaned:
+        raise ConfigurationError("an annotator needs a name (it was empty)")
+    if len(cleaned) > NAME_LIMIT or any(not ch.isprintable() for ch in cleaned):
+        raise ConfigurationError(
+            f"annotator name {cleaned[:40]!r}: at most {NAME_LIMIT} printable characters"
+        )
+    return cleaned
+
+
+def holder_of(name: str) -> str:
+    """The key a person holds work under: names compared case-folded."""
+    return annotator_name(name).casefold()
+
+
+def _check_lease(lease: dt.timedelta) -> None:
+    low, high = LEASE_RANGE
+    if not low <= lease <= high:
+        raise ConfigurationError(
+            f"a lease of {lease.total_seconds() / 60:g} minutes: it must be between "
+            f"{low.total_seconds() / 60:g} minutes and {high.total_seconds() / 3600:g} hours"
+        )
+
+
 def _reclaim_expired(session: Session, task_id: int, now: dt.datetime) -> int:
     """Give back leases that ran out (those whose items no one else holds locked)."""
     stale = session.execute(
@@ -73,50 +126,59 @@ def _reclaim_expired(session: Session, task_id: int, now: dt.datetime) -> int:
     )
     reclaimed = [s for s in stale if s.task_item_id in locked]
     for s in reclaimed:
-        session.execute(update(JobItem).where(JobItem.id == s.id).values(status="expired"))
+        session.execute(
+            update(JobItem).where(JobItem.id == s.id).values(status="expired", holder=None)
+        )
         session.execute(
             update(TaskItem).where(TaskItem.id == s.task_item_id).values(leased=TaskItem.leased - 1)
         )
     return len(reclaimed)
 
 
-def _open_items(session: Session, task_id: int, annotator: str, size: int) -> list[tuple[int, int]]:
-    """Lock up to ``size`` work items the annotator may take: (task item id, cluster id).
+def _held_by(holder: str) -> Any:
+    """A condition: the task item is held (leased or done) by ``holder``."""
+    return exists().where(and_(JobItem.task_item_id == TaskItem.id, JobItem.holder == holder))
 
-    Candidates are read without locks first; only the ``task_item`` rows are
-    then locked (``SKIP LOCKED``), so allocation never holds a lock on another
-    table that a submission might be waiting for. Candidates another annotator
-    took in the meantime are skipped and the next ones tried.
+
+def _open_items(session: Session, task_id: int, holder: str, size: int) -> list[tuple[int, int]]:
+    """Lock up to ``size`` work items the person may take: (task item id, cluster id).
+
+    Candidates are read without locks first; only those ``task_item`` rows are
+    then locked by primary key (``SKIP LOCKED``), so allocation never locks a row
+    it does not take, nor one of another table a submission might wait for.
+    Candidates another annotator is taking right now are skipped and the next
+    ones tried; once every candidate was busy, allocation waits for them
+    instead. An empty list therefore means no work is left for this person.
     """
-    mine = exists().where(
-        and_(
-            JobItem.task_item_id == TaskItem.id,
-            JobItem.annotator == annotator,
-            JobItem.status.in_(("leased", "done")),
-        )
-    )
+    mine = _held_by(holder)
+    open_ = TaskItem.done + TaskItem.leased < TaskItem.required
     order = (TaskItem.site_id, TaskItem.start, TaskItem.id)
     tried: list[int] = []
-    for _ in range(ALLOCATION_PASSES):
-        query = select(TaskItem.id).where(
-            TaskItem.task_id == task_id, TaskItem.done + TaskItem.leased < TaskItem.required, ~mine
-        )
-        if tried:
+    waiting = False
+    for _ in range(WAITING_ROUNDS):
+        query = select(TaskItem.id).where(TaskItem.task_id == task_id, open_, ~mine)
+        if tried and not waiting:
             query = query.where(TaskItem.id.not_in(tried))
         candidates = list(session.scalars(query.order_by(*order).limit(size * CANDIDATES_PER_SLOT)))
         if not candidates:
+            if tried and not waiting:
+                waiting = True  # everything left was busy: wait for it rather than say "none"
+                continue
             return []
-        locked = session.execute(
+        locking = (
             select(TaskItem.id, TaskItem.cluster_id)
-            .where(TaskItem.id.in_(candidates), TaskItem.done + TaskItem.leased < TaskItem.required)
+            .where(TaskItem.id.in_(candidates), open_, ~mine)
             .order_by(*order)
             .limit(size)
-            .with_for_update(skip_locked=True)
+        )
+        locked = session.execute(
+            locking.with_for_update() if waiting else locking.with_for_update(skip_locked=True)
         ).all()
         if locked:
             return [(row.id, row.cluster_id) for row in locked]
         tried.extend(candidates)
-    return []
+        waiting = waiting or len(tried) >= ALLOCATION_PASSES * size * CANDIDATES_PER_SLOT
+    raise StaleWorkError("the task is too busy to hand out work right now: try again")
 
 
 def next_job(
@@ -126,24 +188,28 @@ def next_job(
     size: int = 10,
     lease: dt.timedelta = LEASE,
 ) -> JobLease | None:
-    """Lease up to ``size`` clusters of the task to ``annotator``; None when no work is left.
+    """Lease up to ``size`` clusters of the task to ``annotator``; None when no work is left
+    for them (every cluster is done, held by others as often as the task asks, or theirs).
 
     Clusters come in site and time order (neighbouring sequences together, as
-    annotators prefer); a cluster the annotator already labelled or holds is
-    never offered to them again.
+    annotators prefer); a cluster the annotator already labelled or holds, in
+    this or another tab, is never offered to them again.
     """
-    if size < 1:
-        raise ConfigurationError("a job needs at least one cluster")
+    name = annotator_name(annotator)
+    holder = name.casefold()
+    if not 1 <= size <= MAX_JOB_SIZE:
+        raise ConfigurationError(f"a job holds 1 to {MAX_JOB_SIZE} clusters, not {size}")
+    _check_lease(lease)
 
     def allocate(session: Session) -> JobLease | None:
         _read_committed(session)
         _serialise_on_sqlite(session)
         now = utcnow()
         _reclaim_expired(session, task_id, now)
-        items = _open_items(session, task_id, annotator, size)
+        items = _open_items(session, task_id, holder, size)
         if not items:
             return None
-        job = Job(task_id=task_id, annotator=annotator, status="active", expires_at=now + lease)
+        job = Job(task_id=task_id, annotator=name, status="active", expires_at=now + lease)
         session.add(job)
         session.flush()
         session.execute(
@@ -157,15 +223,21 @@ def next_job(
                 task_id=task_id,
                 task_item_id=item_id,
                 cluster_id=cluster_id,
-                annotator=annotator,
+                annotator=name,
+                holder=holder,
                 status="leased",
                 leased_until=job.expires_at,
             )
             for item_id, cluster_id in items
         )
         session.flush()
-        return JobLease(job.id, task_id, annotator, tuple(c for _, c in items), job.expires_at)
+        return JobLease(job.id, task_id, name, tuple(c for _, c in items), job.expires_at)
 
+    for _ in range(HOLD_CONFLICT_RETRIES):
+        try:
+            return retrying(sessions, allocate)
+        except IntegrityError:
+            continue  # another tab of this person took one of the clusters first: read again
     return retrying(sessions, allocate)
 
 
@@ -182,10 +254,21 @@ def _label_ids(session: Session, task_id: int, names: Sequence[str]) -> list[int
     return [known[n.lower()] for n in names]
 
 
-def _locked_job_item(session: Session, job_id: int, cluster_id: int) -> JobItem:
+def _own_job(session: Session, job_id: int, annotator: str) -> Job:
+    """The job, when it belongs to ``annotator``."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist")
+    if job.annotator.casefold() != holder_of(annotator):
+        raise AccessError(f"job {job_id} belongs to another annotator")
+    return job
+
+
+def _locked_job_item(session: Session, job_id: int, cluster_id: int, annotator: str) -> JobItem:
     """The job's row for a cluster, locked for this transaction (the annotator's own work)."""
     _read_committed(session)
     _serialise_on_sqlite(session)
+    _own_job(session, job_id, annotator)
     item = session.scalar(
         select(JobItem)
         .where(JobItem.job_id == job_id, JobItem.cluster_id == cluster_id)
@@ -193,7 +276,39 @@ def _locked_job_item(session: Session, job_id: int, cluster_id: int) -> JobItem:
     )
     if item is None:
         raise NotFoundError(f"cluster {cluster_id} is not in job {job_id}")
+    if item.status == "replaced":
+        raise StaleWorkError(
+            f"sequence {cluster_id} changed (its photos were re-grouped, e.g. after a clock "
+            "fix): reload to get the new sequences"
+        )
     return item
+
+
+def _take_again(session: Session, item: JobItem) -> None:
+    """A submission on a lease that ran out (or was given back): take the cluster again if
+    it is still free, else refuse. Counts the submission as done."""
+    task_item = session.scalar(
+        select(TaskItem).where(TaskItem.id == item.task_item_id).with_for_update()
+    )
+    assert task_item is not None  # the job item's foreign key
+    holder = item.annotator.casefold()
+    elsewhere = session.scalar(
+        select(JobItem.id).where(JobItem.task_item_id == item.task_item_id, JobItem.holder == holder)
+    )
+    if elsewhere is not None:
+        raise StaleWorkError(
+            f"cluster {item.cluster_id}: you hold it in another job (another tab): "
+            "label it there, or reload"
+        )
+    if task_item.done + task_item.leased >= task_item.required:
+        raise StaleWorkError(
+            f"cluster {item.cluster_id}: the lease of job {item.job_id} ran out and the "
+            "cluster went to someone else; your label was not recorded: reload for new work"
+        )
+    session.execute(
+        update(TaskItem).where(TaskItem.id == task_item.id).values(done=TaskItem.done + 1)
+    )
+    item.holder = holder
 
 
 def _active_annotations(session: Session, item: JobItem) -> list[Annotation]:
@@ -218,21 +333,39 @@ def submit(
     tags: Sequence[str] = (),
     note: str | None = None,
     counts: Mapping[str, int] | None = None,
+    *,
+    annotator: str,
 ) -> list[int]:
-    """Record an annotator's labels (and tags) for one cluster of their job.
+    """Record ``annotator``'s labels (and tags) for one cluster of their job.
 
     ``counts`` gives how many animals of a label were seen (sighting tasks).
 
     Returns:
         The ids of the new annotation rows. Labelling the same cluster again is a
         correction: the new rows point at the ones they replace.
+
+    Raises:
+        AccessError: the job is someone else's.
+        StaleWorkError: the lease ran out and the cluster went to someone else, or
+            the sequence was re-grouped: nothing was recorded.
     """
     if not labels:
         raise ConfigurationError("submit at least one label (use 'Nothing' for an empty cluster)")
+    for name, value in (counts or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+            raise ConfigurationError(f"count of {name!r}: a whole number from 0, not {value!r}")
 
     def record(session: Session) -> list[int]:
-        item = _locked_job_item(session, job_id, cluster_id)
+        item = _locked_job_item(session, job_id, cluster_id, annotator)
         label_ids = _label_ids(session, item.task_id, [*labels, *tags])
+        if item.status in ("expired", "released"):
+            _take_again(session, item)
+        elif item.status == "leased":
+            session.execute(
+                update(TaskItem)
+                .where(TaskItem.id == item.task_item_id)
+                .values(done=TaskItem.done + 1, leased=TaskItem.leased - 1)
+            )
         previous = _active_annotations(session, item)
         for old in previous:
             old.active = False
@@ -254,12 +387,6 @@ def submit(
         ]
         session.add_all(rows)
         if item.status != "done":
-            held = item.status == "leased"
-            session.execute(
-                update(TaskItem)
-                .where(TaskItem.id == item.task_item_id)
-                .values(done=TaskItem.done + 1, leased=TaskItem.leased - (1 if held else 0))
-            )
             item.status, item.finished_at = "done", now
         session.flush()
         forget_knockdown(session, [old.id for old in previous])
@@ -267,10 +394,13 @@ def submit(
             record_knockdown(session, cluster_id, rows[0].id, item.annotator)
         return [r.id for r in rows]
 
-    return retrying(sessions, record)
+    try:
+        return retrying(sessions, record)
+    except IntegrityError:  # another tab took the cluster back first: now refused as stale
+        return retrying(sessions, record)
 
 
-def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[int]:
+def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int, *, annotator: str) -> list[int]:
     """Take back the annotator's last submission for a cluster and restore the one before.
 
     Nothing is deleted: the undone rows stay in the history, inactive. Undoing
@@ -282,7 +412,7 @@ def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[
     """
 
     def take_back(session: Session) -> list[int]:
-        item = _locked_job_item(session, job_id, cluster_id)
+        item = _locked_job_item(session, job_id, cluster_id, annotator)
         current = _active_annotations(session, item)
         if not current:
             return []
@@ -318,32 +448,32 @@ def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int) -> list[
             )
             item.status = "leased" if held else "released"
             item.finished_at = None if held else utcnow()
+            item.holder = item.holder if held else None
         return []
 
     return retrying(sessions, take_back)
 
 
-def release(sessions: sessionmaker[Session], job_id: int) -> int:
-    """Give back the clusters of a job that were not annotated; returns how many."""
+def release(sessions: sessionmaker[Session], job_id: int, *, annotator: str) -> int:
+    """Give back the clusters of ``annotator``'s job that were not annotated; returns how many."""
 
     def give_back(session: Session) -> int:
         _read_committed(session)
         _serialise_on_sqlite(session)
+        job = _own_job(session, job_id, annotator)
         items = session.scalars(
             select(JobItem)
             .where(JobItem.job_id == job_id, JobItem.status == "leased")
             .with_for_update()
         ).all()
         for item in items:
-            item.status, item.finished_at = "released", utcnow()
+            item.status, item.finished_at, item.holder = "released", utcnow(), None
             session.execute(
                 update(TaskItem)
                 .where(TaskItem.id == item.task_item_id)
                 .values(leased=TaskItem.leased - 1)
             )
-        job = session.get(Job, job_id)
-        if job is not None:
-            job.status, job.finished_at = "finished", utcnow()
+        job.status, job.finished_at = "finished", utcnow()
         return len(items)
 
     return retrying(sessions, give_back)

@@ -463,10 +463,16 @@ class TaskItem(Base):
 
 
 class JobItem(Base):
-    """One cluster of a job: leased until ``leased_until``, then done or given back."""
+    """One cluster of a job: leased until ``leased_until``, then done or given back.
+
+    ``holder`` is the annotator (case-folded) while the row is leased or done, and
+    NULL once it was released, expired or replaced: the unique ``(task_item_id,
+    holder)`` is the rule that one person never holds or labels a cluster twice.
+    """
 
     __tablename__ = "job_item"
     __table_args__ = (
+        UniqueConstraint("task_item_id", "holder"),
         Index("ix_job_item_item_annotator", "task_item_id", "annotator"),
         Index("ix_job_item_lease", "task_id", "status", "leased_until"),
         Index("ix_job_item_job", "job_id", "cluster_id"),
@@ -478,7 +484,9 @@ class JobItem(Base):
     task_item_id: Mapped[int] = mapped_column(ForeignKey("task_item.id", ondelete="CASCADE"))
     cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id", ondelete="CASCADE"))
     annotator: Mapped[str] = mapped_column(String(200))
-    #: leased, done, released (given back) or expired (lease ran out).
+    holder: Mapped[str | None] = mapped_column(String(200))
+    #: leased, done, released (given back), expired (lease ran out) or replaced (the
+    #: sequence was re-grouped: the job holds the new sequences instead).
     status: Mapped[str] = mapped_column(String(16), default="leased")
     leased_until: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
