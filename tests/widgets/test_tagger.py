@@ -133,3 +133,36 @@ def test_empty_review_preselects_nothing(sample_survey: SampleSurvey, lab_factor
         ).one()
     assert label == "Nothing"
     tagger.close()
+
+
+def test_a_lost_lease_loads_fresh_work(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    """The lease ran out and someone else took the sequence: the tagger says so, records
+    nothing for it, and carries on with a new job instead of failing."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from traptagger_lab.db.engine import transaction
+    from traptagger_lab.db.models import JobItem
+    from traptagger_lab.widgets.tagger import ClusterTagger
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    tagger = ClusterTagger(lab, task, "ann", job_size=2)
+    lost = tagger.cluster
+    with transaction(lab.sessions) as session:  # ann went for lunch
+        session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == tagger.job.id)
+            .values(leased_until=dt.datetime(2000, 1, 1))
+        )
+    bob = lab.annotate.next_job(task, "bob", size=1)
+    assert bob.clusters == (lost,)
+
+    tagger.press("z")
+    assert "went to someone else" in tagger.status.value
+    assert tagger.cluster is not None and tagger.cluster != lost
+    with lab.sessions() as session:
+        assert session.scalars(select(Annotation).where(Annotation.annotator == "ann")).all() == []

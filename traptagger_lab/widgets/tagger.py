@@ -26,7 +26,7 @@ from traptagger_lab.annotate.stats import Pace
 from traptagger_lab.db.models import Image as ImageRow
 from traptagger_lab.db.models import Job, Survey
 from traptagger_lab.detect.relevance import relevant_detections
-from traptagger_lab.errors import ConfigurationError
+from traptagger_lab.errors import ConfigurationError, StaleWorkError
 
 TUTORIAL = (
     "<div style='border:1px solid #ccc;padding:8px;background:#f7f7f7'>"
@@ -147,9 +147,15 @@ class ClusterTagger(widgets.VBox):
         if self.cluster is None or not self.selected:
             return
         tags = [t.description for t in self.tags if t.value]
-        self.lab.annotate.submit(
-            self.job, self.cluster, labels=self.selected, tags=tags, note=self.note.value or None
-        )
+        try:
+            self.lab.annotate.submit(
+                self.job, self.cluster, labels=self.selected, tags=tags, note=self.note.value or None
+            )
+        except StaleWorkError as exc:  # the lease ran out and someone else has it, or the
+            self.lab.annotate.release(self.job)  # sequences changed: fresh work instead
+            self._next_job()
+            self._show_status(f"{exc} (a new job was loaded)")
+            return
         self.submitted += 1
         self._advance(1)
 
