@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from traptagger_lab.db.engine import transaction
-from traptagger_lab.db.models import Annotation, Cluster, Image, Label, Task
+from traptagger_lab.db.models import Annotation, Cluster, Image, JobItem, Label, Task, TaskItem
+from traptagger_lab.errors import StaleWorkError
 from traptagger_lab.sample import SampleSurvey
 from traptagger_lab.sequences import SequenceParams, Shot, group_shots, members_hash
 
@@ -137,3 +139,93 @@ def test_reclustering_keeps_ids_and_carries_annotations(
         ).all()
         assert len(labels) == 1  # the one label the annotator made, back on its images
         assert labels[0].carried_from_id == original
+
+
+def _cluster_of_image(lab: Any) -> dict[int, int]:
+    with lab.sessions() as session:
+        rows = session.execute(
+            select(Image.id, Image.cluster_id).where(Image.cluster_id.is_not(None))
+        )
+        return {image_id: cluster_id for image_id, cluster_id in rows}
+
+
+def _task_clusters(lab: Any, task: Any) -> tuple[set[int], set[int]]:
+    """The clusters a task holds, and the survey's active clusters."""
+    with lab.sessions() as session:
+        held = set(session.scalars(select(TaskItem.cluster_id).where(TaskItem.task_id == task.id)))
+        active = set(session.scalars(select(Cluster.id).where(Cluster.active.is_(True))))
+    return held, active
+
+
+def test_a_task_half_done_survives_reclustering(
+    database_url: str, sample_survey: SampleSurvey, lab_factory: Any
+) -> None:
+    """Split, merge and a clock fix under a task mid-way: items follow the photos, finished
+    work stays finished, a job loaded before the change is told to reload, nothing is lost."""
+    lab = lab_factory(database_url=database_url)
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S", gap_s=60)
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    pairs = lab.tasks.create("S", "pairs", labels=["Impala"], annotations_per_cluster=2)
+    total = lab.tasks.progress(task)["clusters"]
+    job = lab.annotate.next_job(task, "ann", size=total)
+    half = total // 2
+    labelled, in_flight = job.clusters[:half], job.clusters[half:]
+    for cluster in labelled:
+        lab.annotate.submit(job, cluster, labels=["Zebra"])
+    pair_job = lab.annotate.next_job(pairs, "ann", size=total)
+    for cluster in pair_job.clusters:
+        lab.annotate.submit(pair_job, cluster, labels=["Impala"])
+    before = _cluster_of_image(lab)
+
+    split = lab.sequences("S", gap_s=0.5)  # every burst falls apart into single shots
+    assert split.retired > 0
+    assert split.jobs_told_to_reload > 0
+    after = _cluster_of_image(lab)
+    for each in (task, pairs):
+        held, active = _task_clusters(lab, each)
+        assert held == active  # every new piece is in the task, no item on a retired cluster
+    pieces_of_labelled = {after[i] for i, old in before.items() if old in labelled}
+    assert lab.tasks.progress(task)["complete"] == len(pieces_of_labelled)  # finished stays so
+    assert lab.tasks.progress(task)["in_progress"] == len(set(in_flight) & set(after.values()))
+    final = lab.tasks.final_labels(task)
+    assert set(final.cluster_id) == pieces_of_labelled
+    assert set(final.labels) == {"zebra"}
+
+    changed = [c for c in in_flight if c not in set(after.values())]
+    unchanged = [c for c in in_flight if c in set(after.values())]
+    assert changed
+    with pytest.raises(StaleWorkError, match="changed"):
+        lab.annotate.submit(job, changed[0], labels=["Zebra"])
+    for cluster in unchanged:  # an untouched sequence of the same job is still hers to label
+        lab.annotate.submit(job, cluster, labels=["Zebra"])
+    lab.annotate.release(job)
+    while (more := lab.annotate.next_job(task, "ann", size=10)) is not None:
+        for cluster in more.clusters:
+            lab.annotate.submit(more, cluster, labels=["Impala"])
+    progress = lab.tasks.progress(task)
+    assert progress["complete"] == progress["clusters"] == len(set(after.values()))
+    assert lab.annotate.next_job(pairs, "ann", size=10) is None  # ann finished every piece
+    bob = lab.annotate.next_job(pairs, "bob", size=500)
+    for cluster in bob.clusters:
+        lab.annotate.submit(bob, cluster, labels=["Impala"])
+    agreed = lab.tasks.final_labels(pairs)
+    assert len(agreed) == len(set(after.values()))
+    assert set(agreed.settled_by) == {"agreed"}
+
+    lab.sequences("S", gap_s=60)  # the pieces merge back: done by everyone who did all pieces
+    for each in (task, pairs):
+        held, active = _task_clusters(lab, each)
+        assert held == active
+        progress = lab.tasks.progress(each)
+        assert progress["complete"] == progress["clusters"] == len(active)
+    assert len(lab.tasks.final_labels(pairs)) == len(active)
+
+    lab.set_clock_offset("S", "Site01/CamB", 3600)  # a clock fix re-clusters too
+    held, active = _task_clusters(lab, task)
+    assert held == active
+    with lab.sessions() as session:
+        lost = session.scalar(
+            select(func.count()).select_from(JobItem).where(JobItem.status == "leased")
+        )
+        assert lost == 0  # no lease left behind on a sequence that is gone

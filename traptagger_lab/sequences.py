@@ -10,7 +10,12 @@ Re-clustering is deterministic. A cluster whose members did not change keeps
 its id (and everything attached to it). A cluster that was split or merged is
 retired, not deleted, and its annotations are carried to every new cluster
 holding one of its images, so no label is lost and each stays on the images
-it was made on.
+it was made on. Annotation work follows the photos too (:func:`carry_work`):
+each task that held a replaced cluster holds the clusters its photos went to,
+a person's finished work counts on a new cluster when they finished every
+cluster it was made from, and a job still holding a replaced cluster is told
+"this sequence changed, reload" when it submits (the cluster is ``replaced``
+in that job, never silently gone).
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ from traptagger_lab.db.models import (
     Camera,
     Cluster,
     Image,
+    JobItem,
     Site,
+    TaskItem,
 )
 from traptagger_lab.runs import add_counts, finish_run, start_run
 
@@ -108,6 +115,8 @@ class SequenceReport:
     retired: int = 0
     deleted: int = 0
     annotations_carried: int = 0
+    task_items_carried: int = 0
+    jobs_told_to_reload: int = 0
 
 
 def _site_shots(session: Session, site_id: int) -> list[Shot]:
@@ -162,8 +171,130 @@ def _cluster_site(
     ]
     if changes:
         session.execute(update(Image), changes)
-    _retire(session, old_clusters.values(), old_of_image, new_of_image, report)
+    replaced = list(old_clusters.values())
+    carry_work(session, _lineage(replaced, old_of_image, new_of_image), report)
+    _retire(session, replaced, old_of_image, new_of_image, report)
     return report
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where the photos of replaced clusters went, and where new clusters' photos came from."""
+
+    #: replaced cluster -> the new clusters holding its photos
+    targets: dict[int, list[int]]
+    #: new cluster -> the replaced clusters its photos came from (None: a photo that had
+    #: no cluster before, e.g. newly ingested)
+    sources: dict[int, set[int | None]]
+
+
+def _lineage(
+    replaced: Sequence[Cluster], old_of_image: dict[int, int], new_of_image: dict[int, int]
+) -> Lineage:
+    gone = {c.id for c in replaced}
+    targets: dict[int, set[int]] = defaultdict(set)
+    sources: dict[int, set[int | None]] = defaultdict(set)
+    for image_id, new in new_of_image.items():
+        old = old_of_image.get(image_id)
+        if old in gone:
+            targets[old].add(new)
+            sources[new].add(old)
+        elif old is None:
+            sources[new].add(None)
+    return Lineage({k: sorted(v) for k, v in targets.items()}, dict(sources))
+
+
+def carry_work(session: Session, lineage: Lineage, report: SequenceReport) -> None:
+    """Move annotation work from replaced clusters to the clusters that now hold their photos.
+
+    Every task item on a replaced cluster gives way to items (same task, the
+    largest ``required``) on its target clusters. A person's finished work
+    counts on a target when they finished every replaced cluster it was made
+    from and it holds no photo from elsewhere: a split piece is done, a merge of
+    a done and an undone sequence is not (they see the whole of it again). Job
+    rows on replaced clusters become ``replaced`` (no longer holding anything),
+    so a submission from a job loaded before the change is refused with
+    "sequence changed, reload" instead of being lost or failing.
+    """
+    if not lineage.targets:
+        return
+    old_items = [
+        item
+        for part in chunks(list(lineage.targets))
+        for item in session.scalars(select(TaskItem).where(TaskItem.cluster_id.in_(part)))
+    ]
+    if not old_items:
+        return
+    new_clusters = {
+        c.id: c
+        for part in chunks(list(lineage.sources))
+        for c in session.scalars(select(Cluster).where(Cluster.id.in_(part)))
+    }
+    old_item_of = {(i.task_id, i.cluster_id): i for i in old_items}
+    job_items = [
+        row
+        for part in chunks([i.id for i in old_items])
+        for row in session.scalars(select(JobItem).where(JobItem.task_item_id.in_(part)))
+    ]
+    finished: dict[int, dict[str, JobItem]] = defaultdict(dict)  # old item -> person -> row
+    for row in job_items:
+        if row.status == "done" and row.holder:
+            finished[row.task_item_id][row.holder] = row
+    new_items: dict[tuple[int, int], TaskItem] = {}
+    for old in old_items:
+        for target in lineage.targets[old.cluster_id]:
+            key = (old.task_id, target)
+            if key in new_items:
+                new_items[key].required = max(new_items[key].required, old.required)
+                continue
+            cluster = new_clusters[target]
+            new_items[key] = TaskItem(
+                task_id=old.task_id,
+                cluster_id=target,
+                site_id=cluster.site_id,
+                start=cluster.start,
+                required=old.required,
+                done=0,
+                leased=0,
+            )
+    session.add_all(new_items.values())
+    session.flush()
+    done_rows = []
+    for (task_id, target), item in new_items.items():
+        came_from = [old_item_of.get((task_id, s)) if s else None for s in lineage.sources[target]]
+        if not came_from or any(source is None for source in came_from):
+            continue  # photos from outside the task's replaced clusters: nobody has seen all
+        people = set.intersection(*(set(finished[source.id]) for source in came_from if source))
+        for person in sorted(people):
+            row = finished[came_from[0].id][person]  # type: ignore[union-attr]
+            done_rows.append(
+                JobItem(
+                    job_id=row.job_id,
+                    task_id=task_id,
+                    task_item_id=item.id,
+                    cluster_id=target,
+                    annotator=row.annotator,
+                    holder=person,
+                    status="done",
+                    leased_until=row.leased_until,
+                    finished_at=row.finished_at,
+                )
+            )
+        item.done = len(people)
+    first_item = {
+        old.id: new_items[(old.task_id, lineage.targets[old.cluster_id][0])] for old in old_items
+    }
+    for row in job_items:
+        if row.status == "leased":
+            report.jobs_told_to_reload += 1
+        if row.status in ("leased", "done"):
+            row.status, row.holder = "replaced", None
+        row.task_item_id = first_item[row.task_item_id].id
+    session.flush()
+    session.add_all(done_rows)
+    for part in chunks([i.id for i in old_items]):
+        session.execute(delete(TaskItem).where(TaskItem.id.in_(part)))
+    report.task_items_carried += len(new_items)
 
 
 def _image_clusters(session: Session, image_ids: list[int]) -> dict[int, int]:
@@ -197,7 +328,7 @@ def _retire(
                 Annotation.cluster_id == cluster.id, Annotation.active.is_(True)
             )
         ).all()
-        if not annotations:
+        if not annotations and not _in_any_job(session, cluster.id):
             session.execute(delete(Cluster).where(Cluster.id == cluster.id))
             report.deleted += 1
             continue
@@ -232,6 +363,14 @@ def _retire(
         cluster.active = False
         report.retired += 1
         report.annotations_carried += len(copies)
+
+
+def _in_any_job(session: Session, cluster_id: int) -> bool:
+    """Whether a job row names the cluster (kept, retired, so the job can say it changed)."""
+    return (
+        session.scalar(select(JobItem.id).where(JobItem.cluster_id == cluster_id).limit(1))
+        is not None
+    )
 
 
 def cluster_survey(
