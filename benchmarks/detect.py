@@ -39,6 +39,7 @@ def main() -> None:
     from traptagger_lab.detect.run import DetectParams, ImageJob, detect_images, pick_device
     from traptagger_lab.detect.testing import build_random_detector
     from traptagger_lab.ingest.discover import Source
+    from traptagger_lab.ingest.sources import SurveySources
     from traptagger_lab.storage import BlobStore
 
     scratch = Path(tempfile.mkdtemp(prefix="tt-detect-bench-"))
@@ -60,7 +61,7 @@ def main() -> None:
 
         params = DetectParams(
             spec=DetectorSpec(args.arch, weights),
-            source=Source(str(scratch / "photos"), {}),
+            source=SurveySources.of(Source(str(scratch / "photos"), {})),
             store=BlobStore(str(scratch / "blobs")),
             device=device,
             batch_size=args.batch_size,

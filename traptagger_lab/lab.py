@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from traptagger_lab import clock, tables
 from traptagger_lab.db.engine import make_engine, session_factory, transaction, upgrade
@@ -28,6 +29,7 @@ from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.ingest.coordinates import CoordinateTable, read_coordinates
 from traptagger_lab.ingest.discover import Source
 from traptagger_lab.ingest.layout import Layout
+from traptagger_lab.ingest.sources import SurveySources, survey_sources
 from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
@@ -221,14 +223,25 @@ class Lab:
             return found
 
     def create_survey(self, name: str, description: str = "", **fields: Any) -> Survey:
-        """Create a survey (or return the existing one of that name)."""
-        with transaction(self.sessions) as session:
-            found = session.scalar(select(Survey).where(Survey.name == name))
-            if found is not None:
-                return found
-            survey = Survey(name=name, description=description, settings={}, **fields)
-            session.add(survey)
+        """Create a survey (or return the existing one of that name, also when another
+        process made it a moment ago)."""
+        try:
+            with transaction(self.sessions) as session:
+                found = session.scalar(select(Survey).where(Survey.name == name))
+                if found is not None:
+                    return found
+                survey = Survey(name=name, description=description, settings={}, **fields)
+                session.add(survey)
+        except IntegrityError:  # made by another process between our read and our write
+            return self.survey(name)
         return survey
+
+    def sources(self, survey: SurveyRef) -> SurveySources:
+        """Where the survey's files are: each source's root, to read a file through
+        ``sources.read(image.path, image.source_id)``."""
+        row = self.survey(survey)
+        with self.sessions() as session:
+            return survey_sources(session, row.id, self.settings.fsspec_options)
 
     # -- ingest ----------------------------------------------------------------
 
@@ -240,8 +253,12 @@ class Lab:
         camera_pattern: str | int | None = None,
         exclude: Iterable[str] = (),
         client: Any | None = None,
+        wait_s: float = 0.0,
     ) -> Any:
         """Import the photos and videos under ``source`` (a folder or ``s3://bucket/prefix``).
+
+        A survey may take files from several sources (each file remembers its own). One
+        ingest runs per survey at a time.
 
         Args:
             source: Where the survey's files are.
@@ -252,23 +269,28 @@ class Lab:
             camera_pattern: Regex or ``folder:N`` naming the camera; default the bottom folder.
             exclude: Folder names to skip (folders starting with a dot are always skipped).
             client: A Dask client to use instead of the lab's own.
+            wait_s: How long to wait for another process's ingest of the survey to end.
 
         Returns:
             An :class:`~traptagger_lab.ingest.run.IngestReport`.
+
+        Raises:
+            AlreadyRunningError: if the survey is still being ingested by another process.
         """
         from traptagger_lab.ingest.batch import BatchParams
         from traptagger_lab.ingest.photos import DerivedSizes
         from traptagger_lab.ingest.run import ingest_survey
+        from traptagger_lab.ingest.sources import normalise_url
 
         row = self.create_survey(survey)
         site_pattern = site_pattern if site_pattern is not None else row.site_pattern
         camera_pattern = camera_pattern if camera_pattern is not None else row.camera_pattern
         layout = Layout.parse(site_pattern, camera_pattern)
-        source_url = str(source)
+        source_url = normalise_url(str(source))
         with transaction(self.sessions) as session:
             stored = session.get(Survey, row.id)
             assert stored is not None
-            stored.source = source_url
+            stored.source = stored.source or source_url  # the first; each file keeps its own
             stored.site_pattern = layout.site.text
             stored.camera_pattern = layout.camera.text if layout.camera else None
             row = stored
@@ -289,6 +311,7 @@ class Lab:
             client if client is not None else self.client,
             exclude=exclude,
             batch_size=self.settings.batch_size,
+            wait_s=wait_s,
         )
 
     # -- detection ---------------------------------------------------------------
@@ -319,10 +342,9 @@ class Lab:
 
         row = self.survey(survey)
         spec = resolve(model or self.settings.detector, self.settings.model_dir)
-        source = row.source or ""
         params = DetectParams(
             spec=spec,
-            source=Source(source, self.settings.fsspec_options(source)),
+            source=self.sources(row.id),
             store=self.store,
             device=device,
             batch_size=batch_size,
@@ -419,10 +441,9 @@ class Lab:
         folder = Path(chosen).expanduser()
         if not folder.is_dir():
             folder = self.training.local_folder(chosen)
-        source = row.source or ""
         params = ClassifyParams(
             spec=load_spec(folder),
-            source=Source(source, self.settings.fsspec_options(source)),
+            source=self.sources(row.id),
             store=self.store,
             device=pick_device(device),
         )

@@ -34,7 +34,7 @@ from traptagger_lab.db.models import (
 )
 from traptagger_lab.detect.crops import square_crop
 from traptagger_lab.detect.relevance import relevant_detections
-from traptagger_lab.ingest.discover import Source
+from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
 
@@ -47,7 +47,7 @@ class ClassifyParams:
     """What a worker needs: the classifier and where the pictures are."""
 
     spec: ClassifierSpec
-    source: Source
+    source: SurveySources
     store: BlobStore
     device: str = "cpu"
 
@@ -59,6 +59,7 @@ class CropJob:
     path: str
     stored_key: str | None
     boxes: tuple[tuple[int, float, float, float, float], ...]
+    source_id: int | None = None  # the survey source ``path`` is relative to
 
 
 @lru_cache(maxsize=2)
@@ -76,7 +77,9 @@ def classify_pictures(params: ClassifyParams, jobs: list[CropJob]) -> list[tuple
     for job in jobs:
         try:
             data = (
-                params.store.get(job.stored_key) if job.stored_key else params.source.read(job.path)
+                params.store.get(job.stored_key)
+                if job.stored_key
+                else params.source.read(job.path, job.source_id)
             )
             with PILImage.open(BytesIO(data)) as opened:
                 picture = opened.convert("RGB")
@@ -122,16 +125,20 @@ def _pending_jobs(
     for part in chunks(list(by_image)):
         pictures.update(
             {
-                i: (p, k if f else None)
-                for i, p, k, f in session.execute(
-                    select(Image.id, Image.path, Image.compressed_key, Image.is_video_frame).where(
-                        Image.id.in_(part)
-                    )
+                i: (p, k if f else None, s)
+                for i, p, k, f, s in session.execute(
+                    select(
+                        Image.id,
+                        Image.path,
+                        Image.compressed_key,
+                        Image.is_video_frame,
+                        Image.source_id,
+                    ).where(Image.id.in_(part))
                 )
             }
         )
     jobs = [
-        CropJob(pictures[i][0], pictures[i][1], tuple((r.id, r.x, r.y, r.w, r.h) for r in rows))
+        CropJob(*pictures[i][:2], tuple((r.id, r.x, r.y, r.w, r.h) for r in rows), pictures[i][2])
         for i, rows in sorted(by_image.items())
     ]
     return jobs, len(done)

@@ -25,7 +25,7 @@ from traptagger_lab.db.models import Detection, DetectionPass, Image, utcnow
 from traptagger_lab.detect.infer import Box, Letterboxed, detect_batch, letterbox, load_rgb
 from traptagger_lab.detect.model import DetectorInfo
 from traptagger_lab.detect.registry import DetectorSpec
-from traptagger_lab.ingest.discover import Source
+from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
 
@@ -37,7 +37,7 @@ class DetectParams:
     """What a worker needs: the detector, where pictures are, and how to batch them."""
 
     spec: DetectorSpec
-    source: Source
+    source: SurveySources
     store: BlobStore
     device: str = "auto"
     batch_size: int = 8
@@ -51,6 +51,7 @@ class ImageJob:
     image_id: int
     path: str
     stored_key: str | None = None  # video stills are read from the store
+    source_id: int | None = None  # the survey source ``path`` is relative to
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,11 @@ def _model(weights: str, device: str) -> tuple[Any, DetectorInfo]:
 
 def _prepare(params: DetectParams, job: ImageJob, info: DetectorInfo) -> Letterboxed | ImageResult:
     try:
-        data = params.store.get(job.stored_key) if job.stored_key else params.source.read(job.path)
+        data = (
+            params.store.get(job.stored_key)
+            if job.stored_key
+            else params.source.read(job.path, job.source_id)
+        )
         rgb = load_rgb(data)
     except (OSError, ValueError, SyntaxError) as exc:
         return ImageResult(job.image_id, failure=f"cannot read image: {exc}")
@@ -185,13 +190,13 @@ def pending_jobs(session: Session, survey_id: int, model: str) -> tuple[list[Ima
         )
     )
     rows = session.execute(
-        select(Image.id, Image.path, Image.is_video_frame, Image.compressed_key)
+        select(Image.id, Image.path, Image.is_video_frame, Image.compressed_key, Image.source_id)
         .where(Image.survey_id == survey_id)
         .order_by(Image.id)
     ).all()
     jobs = [
-        ImageJob(image_id, path, key if frame else None)
-        for image_id, path, frame, key in rows
+        ImageJob(image_id, path, key if frame else None, source)
+        for image_id, path, frame, key, source in rows
         if image_id not in done
     ]
     return jobs, len(done)

@@ -120,18 +120,20 @@ def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, path: str) -> ExportResu
 
 
 def _folders(lab: Lab, survey: Any, seen: pd.DataFrame, path: str, layout: str) -> ExportResult:
-    from traptagger_lab.ingest.discover import Source
+    from traptagger_lab.ingest.sources import file_sources
 
-    if not survey.source:
+    source = lab.sources(survey.id)  # each photo is read from its own source
+    if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to copy photos from")
-    source = Source(survey.source, lab.settings.fsspec_options(survey.source))
     fs, target = _fs(lab, path)
     plan = folders.species_folder_plan(seen, layout)
+    with lab.sessions() as session:
+        located = file_sources(session, survey.id, [original for original, _ in plan])
     files = []
     for original, placed in tqdm(plan, desc="sorting into species folders", unit="file"):
         destination = f"{target}/{placed}"
         if not fs.exists(destination):  # resumable: files already there are kept
-            _write(fs, destination, source.read(original))
+            _write(fs, destination, source.read(original, located.get(original)))
         files.append(destination)
     return ExportResult("folders", path, files, len(plan))
 

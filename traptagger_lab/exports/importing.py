@@ -45,16 +45,18 @@ def _read(lab: Lab, path: str) -> bytes:
 
 
 def _xmp_labels(lab: Lab, survey: Any, species_key: str, individual_key: str) -> readers.Labels:
-    from traptagger_lab.ingest.discover import Source
+    from traptagger_lab.ingest.sources import file_sources
 
-    if not survey.source:
+    source = lab.sources(survey.id)  # each photo is read from its own source
+    if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to read tags from")
-    source = Source(survey.source, lab.settings.fsspec_options(survey.source))
     found = readers.Labels()
     photos = [p for p in _survey_paths(lab, survey.id) if "#" not in p]
+    with lab.sessions() as session:
+        located = file_sources(session, survey.id, photos)
     for path in tqdm(photos, desc="reading XMP tags", unit="file"):
         try:
-            data = source.read(path)
+            data = source.read(path, located.get(path))
         except OSError as exc:
             found.problems.append(InputFileError(path, f"unreadable: {exc}"))
             continue

@@ -5,19 +5,18 @@ from __future__ import annotations
 import posixpath
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
 
 from traptagger_lab.errors import SourceError
+from traptagger_lab.ingest.folders import SPECIAL, Found, walk_local
 from traptagger_lab.ingest.layout import Layout
 from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
-#: The size :func:`walk` gives an entry that is no regular file (FIFO, socket, device):
-#: reading one could block for ever, so it is reported, never opened.
-SPECIAL = -1
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov")
 
 
@@ -70,9 +69,11 @@ class Source:
         return data
 
 
-def walk(source: Source) -> Iterator[tuple[str, int]]:
+def walk(source: Source) -> Iterator[Found]:
     """Every file under the source as ``(relative path, size)``, in sorted order
-    (special files with size :data:`SPECIAL`).
+    (special files with size :data:`SPECIAL`); on a local disk, symlinked folders are
+    followed once and the links that cannot be are :class:`Failure` items
+    (see :mod:`traptagger_lab.ingest.folders`).
 
     Raises:
         SourceError: if the source does not exist or cannot be listed.
@@ -81,6 +82,9 @@ def walk(source: Source) -> Iterator[tuple[str, int]]:
     try:
         if not fs.isdir(root):
             raise SourceError(f"source {source.url!r} is not a folder or prefix")
+        if isinstance(fs, LocalFileSystem):
+            yield from walk_local(root)
+            return
         found = fs.find(root, detail=True)
     except (OSError, PermissionError) as exc:
         raise SourceError(f"cannot list source {source.url!r}: {exc}") from exc
@@ -104,19 +108,25 @@ def _is_special(info: dict[str, Any]) -> bool:
 
 
 def classify(
-    files: Iterable[tuple[str, int]], layout: Layout, exclude: Iterable[str] = ()
+    files: Iterable[Found], layout: Layout, exclude: Iterable[str] = ()
 ) -> tuple[list[SourceFile], list[Failure]]:
     """Split found files into ingestible ones (with site and camera) and reported ones.
 
     Files of other types and files in excluded folders are silently ignored;
     a photo or video whose path matches no site is reported as ``no_site``, one whose
     name is not text as ``bad_name`` (under a printable form of it), and a FIFO, socket or
-    device with a photo's name as ``special_file``.
+    device with a photo's name as ``special_file``; the walk's own failures (links that
+    cannot be followed, folders that cannot be listed) pass through.
     """
     exclude = tuple(exclude)
     wanted: list[SourceFile] = []
     reported: list[Failure] = []
-    for path, size in files:
+    for item in files:
+        if isinstance(item, Failure):  # a folder or link that cannot be read
+            if not is_excluded(f"{item.path}/-", exclude):
+                reported.append(replace(item, path=printable_name(item.path)))
+            continue
+        path, size = item
         kind = kind_of(path)
         if kind is None or is_excluded(path, exclude):
             continue

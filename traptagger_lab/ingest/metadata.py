@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
@@ -48,6 +49,8 @@ class PhotoMetadata:
     altitude: float | None = None
     make: str | None = None
     model: str | None = None
+    #: Values kept whole where their column holds less (``{"make": ...}``), or None.
+    extra: dict[str, Any] | None = None
 
 
 def _text(value: object) -> str | None:
@@ -169,22 +172,28 @@ def read_metadata(
         if from_name is not None:
             time = CaptureTime(from_name, "filename")
         elif problems:
-            time = CaptureTime(None, ("invalid: " + "; ".join(problems))[:64])
+            time = CaptureTime(None, "invalid: " + "; ".join(problems))
         else:
             time = CaptureTime(None, "missing")
     latitude, longitude, altitude = (_finite(v) for v in _gps(gps))
+    make, model = _text(ifd0.get(_MAKE)), _text(ifd0.get(_MODEL))
+    whole = {"make": make, "model": model, "timestamp_source": time.source}
+    extra = {k: v for k, v in whole.items() if v is not None and len(v) > _LIMITS[k]}
     return PhotoMetadata(
-        time=time,
+        time=CaptureTime(time.value, time.source[: _LIMITS["timestamp_source"]]),
         latitude=latitude,
         longitude=longitude,
         altitude=altitude,
-        make=_fitted(_text(ifd0.get(_MAKE))),
-        model=_fitted(_text(ifd0.get(_MODEL))),
+        make=_fitted(make),
+        model=_fitted(model),
+        extra=extra or None,
     )
 
 
-#: The longest camera make or model kept (the database's column; longer ones are cut).
+#: The longest camera make or model kept (the database's column; longer ones are cut,
+#: and kept whole in ``image.metadata_extra``).
 TEXT_LIMIT = 100
+_LIMITS = {"make": TEXT_LIMIT, "model": TEXT_LIMIT, "timestamp_source": 64}
 
 
 def _finite(value: float | None) -> float | None:
@@ -195,3 +204,15 @@ def _finite(value: float | None) -> float | None:
 def _fitted(text: str | None) -> str | None:
     """``text`` cut to :data:`TEXT_LIMIT` characters (an EXIF field may hold anything)."""
     return None if text is None else text[:TEXT_LIMIT]
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity (anywhere inside lists and dicts) as None:
+    JSON has no such numbers, and MariaDB and PostgreSQL refuse them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

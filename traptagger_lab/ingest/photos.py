@@ -141,4 +141,5 @@ def process_photo(
         altitude=meta.altitude,
         make=meta.make,
         model=meta.model,
+        extra=meta.extra,
     )

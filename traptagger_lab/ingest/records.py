@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class FailureReason(StrEnum):
@@ -21,6 +22,8 @@ class FailureReason(StrEnum):
     BAD_NAME = "bad_name"  # a file name that is not text (bytes outside UTF-8)
     TOO_LARGE = "too_large"  # pixel dimensions past what a camera makes (a decompression bomb)
     SPECIAL_FILE = "special_file"  # a FIFO, socket or device with a photo's name
+    BAD_LINK = "bad_link"  # a link to a folder that cannot be followed, or would be read twice
+    PATH_TAKEN = "path_taken"  # the survey has a file at this path from another source
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class PhotoRecord:
     make: str | None = None
     model: str | None = None
     frame_index: int | None = None
+    #: Metadata kept whole where a column holds less (``image.metadata_extra``).
+    extra: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

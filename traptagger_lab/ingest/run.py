@@ -20,13 +20,16 @@ from traptagger_lab.db.models import (
     IngestIssue,
     Site,
     Survey,
+    SurveySource,
     Video,
     path_digest,
 )
 from traptagger_lab.ingest.batch import BatchParams, process_batch
 from traptagger_lab.ingest.discover import classify, walk
 from traptagger_lab.ingest.layout import Layout
-from traptagger_lab.ingest.records import FailureReason, SourceFile
+from traptagger_lab.ingest.lock import stage_lock
+from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
+from traptagger_lab.ingest.sources import register_source
 from traptagger_lab.ingest.writer import BatchCounts, SurveyWriter
 from traptagger_lab.runs import close_abandoned, finish_run, outcome, start_run
 
@@ -70,29 +73,55 @@ class IngestReport:
         }
 
 
-def _done(session: Session, survey_id: int, paths: list[str]) -> set[str]:
-    """The paths already imported (as photo or video) or known to be duplicates."""
+def _done(
+    session: Session, survey_id: int, source_id: int, paths: list[str]
+) -> tuple[set[str], dict[str, int]]:
+    """The paths already imported from this source (as photo or video) or known to be
+    duplicates, and those the survey has from another source (with that source's id)."""
     done: set[str] = set()
+    taken: dict[str, int] = {}
     by_digest = {path_digest(p): p for p in paths}
     for part in chunks(list(by_digest)):
+        found: list[tuple[str, int | None]] = []
         for table in (Image, Video):
-            done.update(
-                session.scalars(
-                    select(table.path_hash).where(
-                        table.survey_id == survey_id, table.path_hash.in_(part)
-                    )
+            found += session.execute(
+                select(table.path_hash, table.source_id).where(
+                    table.survey_id == survey_id, table.path_hash.in_(part)
                 )
+            ).all()
+        found += session.execute(
+            select(IngestIssue.path_hash, IngestIssue.source_id).where(
+                IngestIssue.survey_id == survey_id,
+                IngestIssue.reason == FailureReason.DUPLICATE.value,
+                IngestIssue.path_hash.in_(part),
             )
-        done.update(
-            session.scalars(
-                select(IngestIssue.path_hash).where(
-                    IngestIssue.survey_id == survey_id,
-                    IngestIssue.reason == FailureReason.DUPLICATE.value,
-                    IngestIssue.path_hash.in_(part),
-                )
-            )
+        ).all()
+        for digest, other in found:
+            if other is None or other == source_id:
+                done.add(by_digest[digest])
+            else:
+                taken[by_digest[digest]] = other
+    return done, {path: other for path, other in taken.items() if path not in done}
+
+
+def _taken(session: Session, files: Sequence[SourceFile], taken: dict[str, int]) -> list[Failure]:
+    """A failure for each file whose path the survey already has from another source."""
+    ids = set(taken.values())
+    urls = dict(
+        session.execute(
+            select(SurveySource.id, SurveySource.url).where(SurveySource.id.in_(ids))
+        ).all()
+    )
+    return [
+        Failure(
+            f.path,
+            FailureReason.PATH_TAKEN,
+            f"the survey already has a file at this path, from {urls.get(taken[f.path])}: "
+            "ingest the sources' common folder instead, or rename one of the folders",
         )
-    return {by_digest[d] for d in done}
+        for f in files
+        if f.path in taken
+    ]
 
 
 def _batches(files: Sequence[SourceFile], size: int) -> list[list[SourceFile]]:
@@ -143,14 +172,36 @@ def ingest_survey(
     client: Any | None,
     exclude: Iterable[str] = (),
     batch_size: int = 64,
+    wait_s: float = 0.0,
 ) -> IngestReport:
     """Import every new photo and video of ``params.source`` into ``survey``.
 
-    Re-running adds only new files; files that failed before are tried again.
+    Re-running adds only new files; files that failed before are tried again. The
+    source is added to the survey's sources (a survey may have several). One ingest
+    runs per survey at a time: another waits up to ``wait_s`` seconds for it.
+
+    Raises:
+        AlreadyRunningError: if another process is still ingesting into the survey.
     """
-    exclude = tuple(exclude)
+    engine = sessions.kw["bind"]
+    what = f"an ingest of survey {survey.name!r}"
+    with stage_lock(engine, survey.id, "ingest", what, wait_s):
+        return _ingest_locked(sessions, survey, params, layout, client, tuple(exclude), batch_size)
+
+
+def _ingest_locked(
+    sessions: sessionmaker[Session],
+    survey: Survey,
+    params: BatchParams,
+    layout: Layout,
+    client: Any | None,
+    exclude: tuple[str, ...],
+    batch_size: int,
+) -> IngestReport:
+    """The ingest itself, run while holding the survey's ingest lock."""
     with transaction(sessions) as session:
-        close_abandoned(session, survey.id, "ingest")
+        close_abandoned(session, survey.id, "ingest")  # under the lock: truly abandoned
+        source_id = register_source(session, survey.id, params.source.url).id
         run = start_run(
             session,
             survey.id,
@@ -165,40 +216,24 @@ def ingest_survey(
             },
         )
     report = IngestReport(survey=survey.name, run_id=run.id)
-    writer = SurveyWriter(sessions, survey.id, run.id)
+    writer = SurveyWriter(sessions, survey.id, run.id, source_id)
     try:
         wanted, unplaced = classify(walk(params.source), layout, exclude)
         report.found = len(wanted) + len(unplaced)
         with sessions() as session:
-            done = _done(session, survey.id, [f.path for f in wanted + unplaced])
+            done, taken = _done(session, survey.id, source_id, [f.path for f in wanted + unplaced])
+            unplaced += _taken(session, wanted, taken)
+        wanted = [f for f in wanted if f.path not in taken]
         unplaced = [f for f in unplaced if f.path not in done]  # imported under an older pattern
         writer.record_failures(unplaced)
         report.counts.failures[FailureReason.NO_SITE.value] = 0
-        for failure in unplaced:  # no site, a name that is not text, a special file
+        for failure in unplaced:  # no site, a bad name or link, a special file, a taken path
             reason = failure.reason.value
             report.counts.failures[reason] = report.counts.failures.get(reason, 0) + 1
         todo = [f for f in wanted if f.path not in done]
         report.skipped = len(wanted) - len(todo)
         log.info("%s: %d files found, %d to import", survey.name, report.found, len(todo))
-        batches = _batches(todo, _balanced_size(len(todo), batch_size, client))
-        # Batches finish in any order but are written in discovery order, so that of two
-        # files with the same content the first by path is the original, every time.
-        position = {id(batch): index for index, batch in enumerate(batches)}
-        finished: dict[int, Any] = {}
-        next_to_write = 0
-        for batch, outcomes in map_unordered(
-            client,
-            process_batch,
-            batches,
-            params,
-            description=f"ingest {survey.name}",
-            unit="file",
-            weight=len,
-        ):
-            finished[position[id(batch)]] = outcomes
-            while next_to_write in finished:
-                report.counts.add(writer.write(finished.pop(next_to_write)))
-                next_to_write += 1
+        _import(writer, report, todo, params, client, survey.name, batch_size)
         with transaction(sessions) as session:
             _fill_site_coordinates(session, survey.id)
     except BaseException as exc:
@@ -206,3 +241,34 @@ def ingest_survey(
         raise
     finish_run(sessions, run.id, report.as_dict())
     return report
+
+
+def _import(
+    writer: SurveyWriter,
+    report: IngestReport,
+    todo: list[SourceFile],
+    params: BatchParams,
+    client: Any | None,
+    name: str,
+    batch_size: int,
+) -> None:
+    """Process the files in batches on Dask and write each batch as it comes."""
+    batches = _batches(todo, _balanced_size(len(todo), batch_size, client))
+    # Batches finish in any order but are written in discovery order, so that of two
+    # files with the same content the first by path is the original, every time.
+    position = {id(batch): index for index, batch in enumerate(batches)}
+    finished: dict[int, Any] = {}
+    next_to_write = 0
+    for batch, outcomes in map_unordered(
+        client,
+        process_batch,
+        batches,
+        params,
+        description=f"ingest {name}",
+        unit="file",
+        weight=len,
+    ):
+        finished[position[id(batch)]] = outcomes
+        while next_to_write in finished:
+            report.counts.add(writer.write(finished.pop(next_to_write)))
+            next_to_write += 1

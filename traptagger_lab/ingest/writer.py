@@ -26,6 +26,7 @@ from traptagger_lab.db.models import (
     path_digest,
     utcnow,
 )
+from traptagger_lab.ingest.metadata import json_safe
 from traptagger_lab.ingest.records import (
     Failure,
     FailureReason,
@@ -64,6 +65,7 @@ class SurveyWriter:
     sessions: sessionmaker[Session]
     survey_id: int
     run_id: int | None = None
+    source_id: int | None = None
     _cameras: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
 
     def _camera(self, session: Session, site: str, camera: str) -> tuple[int, float]:
@@ -124,6 +126,7 @@ class SurveyWriter:
                 height=video.height,
                 size_bytes=video.size_bytes,
                 run_id=self.run_id,
+                source_id=self.source_id,
             )
             session.add(row)
             session.flush()
@@ -158,12 +161,14 @@ class SurveyWriter:
             "altitude": photo.altitude,
             "make": photo.make,
             "model": photo.model,
+            "metadata_extra": json_safe(photo.extra) if photo.extra else None,
             "compressed_key": photo.derived.compressed_key,
             "thumbnail_key": photo.derived.thumbnail_key,
             "is_video_frame": video_id is not None,
             "video_id": video_id,
             "frame_index": photo.frame_index,
             "run_id": self.run_id,
+            "source_id": self.source_id,
         }
 
     def _deduplicate(
@@ -227,6 +232,7 @@ class SurveyWriter:
                     "duplicate_of": f.duplicate_of,
                     "run_id": self.run_id,
                     "created_at": utcnow(),
+                    "source_id": self.source_id,
                 }
                 for f in failures
             ],

@@ -21,6 +21,7 @@ from traptagger_lab.db.engine import chunks
 from traptagger_lab.detect.crops import square_crop
 from traptagger_lab.detect.registry import DetectorSpec
 from traptagger_lab.ingest.discover import Source
+from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.sources import Box, Example, Problem
 
@@ -234,7 +235,7 @@ def detect_missing(
     for url, items in by_source.items():
         params = DetectParams(
             spec=detector.spec,
-            source=Source(url, options.get(protocol(url), {})),
+            source=SurveySources.of(Source(url, options.get(protocol(url), {}))),
             store=store,
             device=detector.device,
             batch_size=detector.batch_size,

@@ -229,7 +229,8 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
     survey = lab.survey(target.survey_id)
     seen = observations(lab, target)
     seen = seen[~seen["builtin"].astype(bool)] if len(seen) else seen
-    root = survey.source or ""
+    roots = lab.sources(survey.id)
+    located: dict[int, int | None] = {}  # image id -> its source
     stills: dict[int, str | None] = {}
     wanted = [int(i) for i in seen["image_id"].unique()] if len(seen) else []
     with lab.sessions() as session:
@@ -241,6 +242,9 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
                     )
                 ).all()
             )
+            located.update(
+                session.execute(select(Image.id, Image.source_id).where(Image.id.in_(part))).all()
+            )
     examples: list[Example] = []
     problems: list[Problem] = []
     boxless: dict[int, list[Example]] = defaultdict(list)
@@ -249,7 +253,7 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
         example = Example(
             survey.name,
             str(row.site),
-            root,
+            roots.root(located.get(row.image_id)),
             str(row.path),  # a video still's path ends in #t=seconds; it is read from the store
             str(row.species),
             origin,
