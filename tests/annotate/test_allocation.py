@@ -66,20 +66,21 @@ def test_the_database_refuses_a_second_hold(database_url: str, lab_factory: Any)
     lab = lab_factory(database_url=database_url)
     task = _task(lab, 3, copies=2)
     job = lab.annotate.next_job(task, "ann", 1)
-    with pytest.raises(IntegrityError), transaction(lab.sessions) as session:
+    with lab.sessions() as session:
         first = session.scalar(select(JobItem).where(JobItem.job_id == job.id))
-        session.add(
-            JobItem(
-                job_id=job.id,
-                task_id=task.id,
-                task_item_id=first.task_item_id,
-                cluster_id=first.cluster_id,
-                annotator="ANN",
-                holder="ann",
-                status="leased",
-                leased_until=first.leased_until,
-            )
+        second = JobItem(
+            job_id=job.id,
+            task_id=task.id,
+            task_item_id=first.task_item_id,
+            cluster_id=first.cluster_id,
+            annotator="ANN",
+            holder="ann",
+            status="leased",
+            leased_until=first.leased_until,
         )
+        session.add(second)
+        with pytest.raises(IntegrityError):
+            session.commit()
 
 
 def test_consensus_needs_distinct_people(database_url: str, lab_factory: Any) -> None:
@@ -161,14 +162,12 @@ def test_bad_allocation_arguments(
     call = {"annotator": "ann", "size": 1, "lease_minutes": 30.0, **arguments}
     with pytest.raises(ConfigurationError, match=message):
         lab.annotate.next_job(task, **call)
+    job = lab.annotate.next_job(task, "ann", 1)
     with pytest.raises(ConfigurationError, match="whole number"):
-        job = lab.annotate.next_job(task, "ann", 1)
         lab.annotate.submit(job, job.clusters[0], labels=["Zebra"], counts={"Zebra": 2.5})
 
 
-def test_busy_work_is_waited_for_not_reported_as_none(
-    database_url: str, lab_factory: Any
-) -> None:
+def test_busy_work_is_waited_for_not_reported_as_none(database_url: str, lab_factory: Any) -> None:
     """While another allocation holds every open row, next_job waits; it never says "none"."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite allocations are serialised by its single write lock")
@@ -187,10 +186,13 @@ def test_busy_work_is_waited_for_not_reported_as_none(
             )
             worker.start()
             worker.join(timeout=2)
-            assert worker.is_alive() and not result  # waiting, not "All done"
+            assert worker.is_alive()
+            assert not result
             held.rollback()  # the other allocation took nothing
         worker.join(timeout=60)
-        assert result and result[0] is not None and len(result[0].clusters) == 3
+        assert result
+        assert result[0] is not None
+        assert len(result[0].clusters) == 3
     finally:
         blocker.dispose()
 

@@ -163,6 +163,7 @@ def test_a_lost_lease_loads_fresh_work(sample_survey: SampleSurvey, lab_factory:
 
     tagger.press("z")
     assert "went to someone else" in tagger.status.value
-    assert tagger.cluster is not None and tagger.cluster != lost
+    assert tagger.cluster is not None
+    assert tagger.cluster != lost
     with lab.sessions() as session:
         assert session.scalars(select(Annotation).where(Annotation.annotator == "ann")).all() == []

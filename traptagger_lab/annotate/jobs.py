@@ -293,7 +293,9 @@ def _take_again(session: Session, item: JobItem) -> None:
     assert task_item is not None  # the job item's foreign key
     holder = item.annotator.casefold()
     elsewhere = session.scalar(
-        select(JobItem.id).where(JobItem.task_item_id == item.task_item_id, JobItem.holder == holder)
+        select(JobItem.id).where(
+            JobItem.task_item_id == item.task_item_id, JobItem.holder == holder
+        )
     )
     if elsewhere is not None:
         raise StaleWorkError(
@@ -400,7 +402,9 @@ def submit(
         return retrying(sessions, record)
 
 
-def undo(sessions: sessionmaker[Session], job_id: int, cluster_id: int, *, annotator: str) -> list[int]:
+def undo(
+    sessions: sessionmaker[Session], job_id: int, cluster_id: int, *, annotator: str
+) -> list[int]:
     """Take back the annotator's last submission for a cluster and restore the one before.
 
     Nothing is deleted: the undone rows stay in the history, inactive. Undoing
