@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +12,10 @@ from tqdm.auto import tqdm
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Cluster, Image, Task
 from traptagger_lab.errors import ConfigurationError, InputFileError, NotFoundError
-from traptagger_lab.exports import readers
+from traptagger_lab.exports import camtrap_dp_in, readers
+from traptagger_lab.exports.fields import decode_text
 from traptagger_lab.exports.labels_in import LabelImport, store_image_labels
+from traptagger_lab.exports.safe_names import file_of
 
 if TYPE_CHECKING:
     from traptagger_lab.lab import Lab
@@ -51,7 +51,7 @@ def _xmp_labels(lab: Lab, survey: Any, species_key: str, individual_key: str) ->
     if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to read tags from")
     found = readers.Labels()
-    photos = [p for p in _survey_paths(lab, survey.id) if "#" not in p]
+    photos = [p for p in _survey_paths(lab, survey.id) if file_of(p) == p]  # not video stills
     with lab.sessions() as session:
         located = file_sources(session, survey.id, photos)
     for path in tqdm(photos, desc="reading XMP tags", unit="file"):
@@ -70,11 +70,11 @@ def _camtrap_dp_labels(lab: Lab, path: str) -> readers.Labels:
     base = path.rstrip("/")
     if base.endswith("datapackage.json"):
         base = base.rsplit("/", 1)[0]
-    tables = {}
-    for name in ("media", "observations"):
-        text = _read(lab, f"{base}/{name}.csv").decode("utf-8-sig")
-        tables[name] = list(csv.DictReader(io.StringIO(text)))
-    return readers.from_camtrap_dp(tables["media"], tables["observations"], base)
+    tables = {
+        name: camtrap_dp_in.read_table(_read(lab, f"{base}/{name}.csv"), f"{base}/{name}.csv", name)
+        for name in ("media", "observations")
+    }
+    return camtrap_dp_in.from_camtrap_dp(tables["media"], tables["observations"], base)
 
 
 def read_labels(
@@ -98,7 +98,7 @@ def read_labels(
         return _camtrap_dp_labels(lab, path)
     data = _read(lab, path)
     if source == "csv":
-        return readers.from_csv(data.decode("utf-8-sig"), path)
+        return readers.from_csv(decode_text(data, path), path)
     document = readers.read_json(data, path)
     if source == "coco":
         return readers.from_coco(document, path)
