@@ -7,6 +7,7 @@ Dask workers, which open their own filesystem from it.
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import uuid
 from dataclasses import dataclass, field
@@ -97,12 +98,42 @@ class BlobStore:
         strip = len(self.root) + 1
         return sorted(p[strip:] for p in found)
 
+    def modified_since(self, prefix: str, since: dt.datetime) -> list[str]:
+        """Keys under ``prefix`` last written at or after ``since`` (naive means UTC), sorted.
+
+        Keys whose filesystem reports no modification time are left out.
+        """
+        fs = self.fs
+        base = self.path(prefix)
+        if not fs.exists(base):
+            return []
+        after = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        strip = len(self.root) + 1
+        found = []
+        for path, info in fs.find(base, detail=True).items():
+            when = _modified(info)
+            if when is not None and when >= after:
+                found.append(path[strip:])
+        return sorted(found)
+
     def url_of(self, key: str) -> str:
         """A URL for ``key`` that fsspec (and people) can open."""
         protocol = self.fs.protocol
         name = protocol[0] if isinstance(protocol, tuple) else protocol
         path = self.path(key)
         return path if name in ("file", "local") else f"{name}://{path}"
+
+
+def _modified(info: dict[str, Any]) -> dt.datetime | None:
+    """A listing entry's modification time, in UTC (local ``mtime``, S3 ``LastModified``)."""
+    value = info.get("mtime", info.get("LastModified", info.get("updated")))
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return None
 
 
 def _is_object_store(fs: fsspec.AbstractFileSystem) -> bool:
