@@ -10,16 +10,46 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
-from traptagger_lab.errors import TrapTaggerError
+from traptagger_lab.errors import DatabaseAccessError
+
+#: Where ``--debug`` is kept for the error handler (``Context.meta``, shared by subcommands).
+DEBUG_KEY = "traptagger.debug"
+#: What the command framework raises to end a command (usage errors, exits): left to it.
+_FRAMEWORK_EXITS = {"ClickException", "Exit", "Abort"}
+
+
+class _Commands(TyperGroup):
+    """The command group: every command's errors end here, as one line and exit code 1.
+
+    Expected failures (TrapTagger Lab's errors, an unreachable database, a refused
+    login, S3 without credentials, unreadable files, bad values) print
+    ``error: <what and where>``; anything else is a bug and says so. ``--debug``
+    (or ``TRAPTAGGER_DEBUG=1``) lets the exception through, with its traceback.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # the framework's Context (typer's own click, or click)
+        """Run the command; turn an exception into one line on stderr and exit 1."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if ctx.meta.get(DEBUG_KEY) or _FRAMEWORK_EXITS & {
+                c.__name__ for c in type(exc).__mro__
+            }:
+                raise
+            _fail(exc)
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="traptagger",
     help="TrapTagger Lab: import camera-trap surveys, process them, look at the results.",
     no_args_is_help=True,
@@ -43,9 +73,52 @@ Output = Annotated[Path | None, typer.Option("--output", "-o", help="File to wri
 
 
 def _open(workspace: Path | None, **overrides: Any) -> Any:
-    from traptagger_lab.lab import open_lab
+    """Open the lab; a database that cannot be used is named (without its password)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return open_lab(str(workspace) if workspace else None, **overrides)
+    from traptagger_lab.lab import open_lab
+    from traptagger_lab.messages import database_problem
+    from traptagger_lab.settings import Settings
+
+    if workspace is not None:
+        overrides["workspace"] = str(workspace)
+    try:
+        lab = open_lab(**overrides)
+    except SQLAlchemyError as exc:
+        problem = database_problem(exc, Settings(**overrides).resolved_database_url())
+        if problem is None:
+            raise
+        raise DatabaseAccessError(problem) from exc
+    _recover(lab)
+    return lab
+
+
+def _recover(lab: Any) -> None:
+    """Close runs left ``running`` by a process that ended and remove their orphan blobs.
+
+    A recovery that cannot finish (the store unreachable, say) is reported, not fatal.
+    """
+    from traptagger_lab.messages import explain
+    from traptagger_lab.recovery import recover
+
+    try:
+        done = recover(lab.sessions, lab.store)
+    except Exception as exc:
+        typer.secho(f"warning: crash recovery not finished: {explain(exc) or exc!r}", err=True)
+        return
+    if done.interrupted:
+        runs = ", ".join(str(i) for i in done.interrupted)
+        typer.secho(
+            f"note: run(s) {runs} marked interrupted: their process ended before they finished",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    if done.orphans_removed:
+        typer.secho(
+            f"note: removed {len(done.orphans_removed)} orphan blob(s) those runs left",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 def _write_table(table: Any, as_csv: bool, output: Path | None) -> None:
@@ -61,14 +134,31 @@ def _write_table(table: Any, as_csv: bool, output: Path | None) -> None:
 
 
 def _fail(exc: Exception) -> NoReturn:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    """Say what went wrong in one line on stderr and exit with status 1."""
+    from traptagger_lab.messages import explain, mask_secrets, one_line
+
+    message = explain(exc)
+    if message is None:  # not a failure we know: a bug, whose traceback --debug shows
+        detail = mask_secrets(one_line(f"{type(exc).__name__}: {exc}"))
+        message = f"unexpected {detail} (run with --debug for the traceback)"
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
 
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the full traceback of an error instead of one line.",
+            envvar="TRAPTAGGER_DEBUG",
+        ),
+    ] = False,
 ) -> None:
+    ctx.meta[DEBUG_KEY] = debug
     # Read by distributed when it is first imported (later, inside the commands).
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "warning")
     logging.basicConfig(
@@ -82,13 +172,10 @@ def init(workspace: Workspace = None) -> None:
     """Create a workspace, or upgrade its database schema to this version."""
     from traptagger_lab.db.engine import current_revision
 
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            revision = current_revision(lab.engine)
-            typer.echo(f"workspace ready: database {lab.engine.url!r} at schema {revision}")
-            typer.echo(f"blob store: {lab.store.url}")
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        revision = current_revision(lab.engine)
+        typer.echo(f"workspace ready: database {lab.engine.url!r} at schema {revision}")
+        typer.echo(f"blob store: {lab.store.url}")
 
 
 @app.command()
@@ -127,23 +214,20 @@ def ingest(
     workspace: Workspace = None,
 ) -> None:
     """Import new photos and videos from SOURCE (re-running adds only new files)."""
-    try:
-        with _open(workspace) as lab:
-            report = lab.ingest(
-                source,
-                survey=survey,
-                site_pattern=site_pattern,
-                camera_pattern=camera_pattern,
-                exclude=exclude or (),
-            )
-            if coordinates:
-                lab.import_site_coordinates(survey, coordinates)
-            if sequences:
-                lab.sequences(survey, gap_s=gap_s)
-            typer.echo(json.dumps({"survey": survey, **report.as_dict()}, indent=2))
-            _report_failures(lab, survey, report.run_id)
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace) as lab:
+        report = lab.ingest(
+            source,
+            survey=survey,
+            site_pattern=site_pattern,
+            camera_pattern=camera_pattern,
+            exclude=exclude or (),
+        )
+        if coordinates:
+            lab.import_site_coordinates(survey, coordinates)
+        if sequences:
+            lab.sequences(survey, gap_s=gap_s)
+        typer.echo(json.dumps({"survey": survey, **report.as_dict()}, indent=2))
+        _report_failures(lab, survey, report.run_id)
 
 
 def _report_failures(lab: Any, survey: str, run_id: int, shown: int = 10) -> None:
@@ -174,14 +258,11 @@ def status(
     workspace: Workspace = None,
 ) -> None:
     """Counts of images, videos, failures by reason, sites, cameras and clusters."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            if as_json:
-                typer.echo(json.dumps(lab.status_counts(survey), indent=2))
-            else:
-                typer.echo(lab.status(survey).to_string())
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        if as_json:
+            typer.echo(json.dumps(lab.status_counts(survey), indent=2))
+        else:
+            typer.echo(lab.status(survey).to_string())
 
 
 @app.command()
@@ -192,11 +273,8 @@ def images(
     workspace: Workspace = None,
 ) -> None:
     """One row per image: path, site, camera, timestamps, hash, cluster, failure reason."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            table = lab.images(survey)
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        table = lab.images(survey)
     _write_table(table, as_csv, output)
 
 
@@ -222,17 +300,14 @@ def detect(
     workspace: Workspace = None,
 ) -> None:
     """Run MegaDetector on the images it has not seen yet (re-running skips finished images)."""
-    try:
-        with _open(workspace) as lab:
-            report = lab.detect(survey, model=model, device=device, batch_size=batch_size)
-            typer.echo(json.dumps(report.as_dict(), indent=2))
-            for image_id, reason in list(report.failed.items())[:10]:
-                typer.secho(f"  image {image_id}: {reason}", fg=typer.colors.YELLOW, err=True)
-            if md_json:
-                lab.export_md_json(survey, str(md_json), model=report.model)
-                typer.echo(f"wrote {md_json}")
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace) as lab:
+        report = lab.detect(survey, model=model, device=device, batch_size=batch_size)
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        for image_id, reason in list(report.failed.items())[:10]:
+            typer.secho(f"  image {image_id}: {reason}", fg=typer.colors.YELLOW, err=True)
+        if md_json:
+            lab.export_md_json(survey, str(md_json), model=report.model)
+            typer.echo(f"wrote {md_json}")
 
 
 @app.command()
@@ -253,12 +328,9 @@ def classify(
     workspace: Workspace = None,
 ) -> None:
     """Classify relevant animal boxes and suggest (or auto-apply) a label for every cluster."""
-    try:
-        mapping = json.loads(translations.read_text()) if translations else None
-        with _open(workspace) as lab:
-            report = lab.classify(survey, classifier, mapping, device=device)
-    except (TrapTaggerError, json.JSONDecodeError) as exc:
-        _fail(exc)
+    mapping = json.loads(translations.read_text()) if translations else None
+    with _open(workspace) as lab:
+        report = lab.classify(survey, classifier, mapping, device=device)
     typer.echo(json.dumps(vars(report), indent=2))
 
 
@@ -273,13 +345,10 @@ def filter_command(
     workspace: Workspace = None,
 ) -> None:
     """Apply masks, find static (repeat) detections for review, optionally hide tiny boxes."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            report = lab.filter_detections(
-                survey, hide_small=hide_small, min_count=min_count, min_share=min_share
-            )
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        report = lab.filter_detections(
+            survey, hide_small=hide_small, min_count=min_count, min_share=min_share
+        )
     typer.echo(json.dumps(vars(report), indent=2))
 
 
@@ -299,11 +368,8 @@ def import_detections(
     workspace: Workspace = None,
 ) -> None:
     """Store detections from an existing MegaDetector JSON instead of running detection."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            report = lab.import_detections(survey, path, model=model)
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        report = lab.import_detections(survey, path, model=model)
     typer.echo(
         json.dumps(
             {
@@ -330,14 +396,36 @@ def sequences_command(
     workspace: Workspace = None,
 ) -> None:
     """Group a survey's images into clusters (sequences) by time gap, per site."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            report = lab.sequences(
-                survey, gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera
-            )
-            typer.echo(json.dumps(vars(report), indent=2))
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        report = lab.sequences(survey, gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera)
+        typer.echo(json.dumps(vars(report), indent=2))
+
+
+#: The largest clock correction accepted: a century either way (a camera reset to
+#: 1970 is about 55 years off).
+MAX_CLOCK_OFFSET_S = 100 * 365.25 * 86400
+
+
+def _check_offset(value: float | None) -> float | None:
+    """``--offset-s``: a finite number of seconds, at most a century either way."""
+    if value is not None and not (math.isfinite(value) and abs(value) <= MAX_CLOCK_OFFSET_S):
+        raise typer.BadParameter(
+            f"{value!r}: give a number of seconds between -{MAX_CLOCK_OFFSET_S:.0f} and "
+            f"{MAX_CLOCK_OFFSET_S:.0f} (a century)"
+        )
+    return value
+
+
+def _check_time(value: str | None) -> str | None:
+    """``--true-time``: an ISO 8601 date and time such as 2024-03-01T06:30:00."""
+    if value is not None:
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r} is not a date and time: write it like 2024-03-01T06:30:00"
+            ) from None
+    return value
 
 
 @app.command()
@@ -348,31 +436,30 @@ def clock(
         typer.Option(help="Camera as SITE/CAMERA (or a camera name unique in the survey)."),
     ] = None,
     offset_s: Annotated[
-        float | None, typer.Option(help="Seconds to add to the camera's recorded times.")
+        float | None,
+        typer.Option(help="Seconds to add to the camera's recorded times.", callback=_check_offset),
     ] = None,
     image: Annotated[
         str | None, typer.Option(help="A photo (relative path) whose true time you know.")
     ] = None,
     true_time: Annotated[
-        str | None, typer.Option(help="That photo's true time, e.g. 2024-03-01T06:30:00.")
+        str | None,
+        typer.Option(
+            help="That photo's true time, e.g. 2024-03-01T06:30:00.", callback=_check_time
+        ),
     ] = None,
     workspace: Workspace = None,
 ) -> None:
     """Correct a camera's clock: by an offset, or from one photo whose true time you know."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            if image and true_time:
-                offset = lab.correct_clock(survey, image, dt.datetime.fromisoformat(true_time))
-                typer.echo(f"offset {offset:+.0f} s applied to the camera of {image}")
-            elif camera and offset_s is not None:
-                changed = lab.set_clock_offset(survey, camera, offset_s)
-                typer.echo(f"offset {offset_s:+.0f} s applied to {camera}: {changed} images")
-            else:
-                raise typer.BadParameter(
-                    "give --camera with --offset-s, or --image with --true-time"
-                )
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        if image and true_time:
+            offset = lab.correct_clock(survey, image, dt.datetime.fromisoformat(true_time))
+            typer.echo(f"offset {offset:+.0f} s applied to the camera of {image}")
+        elif camera and offset_s is not None:
+            changed = lab.set_clock_offset(survey, camera, offset_s)
+            typer.echo(f"offset {offset_s:+.0f} s applied to {camera}: {changed} images")
+        else:
+            raise typer.BadParameter("give --camera with --offset-s, or --image with --true-time")
 
 
 @app.command()
@@ -384,11 +471,8 @@ def coordinates(
     workspace: Workspace = None,
 ) -> None:
     """Set site coordinates from a CSV or KML file; bad rows are reported, the rest applied."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            table = lab.import_site_coordinates(survey, path)
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        table = lab.import_site_coordinates(survey, path)
     typer.echo(f"{len(table.coordinates)} site positions set, {len(table.problems)} problems")
     for problem in table.problems:
         typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
@@ -426,22 +510,19 @@ def results(
         _fail(ValueError(f"--table {table!r}: use one of {', '.join(RESULT_TABLES)}"))
     if table == "detection-history" and not species:
         _fail(ValueError("--table detection-history needs --species"))
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            target = lab.tasks.get(task, survey) if task else survey
-            found = lab.results(target, min_delta_minutes=min_delta)
-            if table == "record-table":
-                frame = found.record_table(compared_to)
-            elif table == "camera-operation":
-                frame = found.camera_operation().reset_index()
-            elif table == "detection-history":
-                frame = found.detection_history(species, occasion).reset_index()
-            elif table == "rai":
-                frame = found.relative_abundance()
-            else:
-                frame = found.diversity().reset_index()
-    except (TrapTaggerError, ValueError) as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        target = lab.tasks.get(task, survey) if task else survey
+        found = lab.results(target, min_delta_minutes=min_delta)
+        if table == "record-table":
+            frame = found.record_table(compared_to)
+        elif table == "camera-operation":
+            frame = found.camera_operation().reset_index()
+        elif table == "detection-history":
+            frame = found.detection_history(species, occasion).reset_index()
+        elif table == "rai":
+            frame = found.relative_abundance()
+        else:
+            frame = found.diversity().reset_index()
     _write_table(frame, as_csv, output)
 
 
@@ -479,26 +560,35 @@ def export_command(
     layout: Annotated[
         str, typer.Option("--layout", help="folders: species (Species/path) or camtrapR.")
     ] = "species",
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing export file, or write into a folder that is not empty.",
+        ),
+    ] = False,
     workspace: Workspace = None,
 ) -> None:
     """Write a task's labels in a standard format (see `lab.export`)."""
-    options: dict[str, Any] = {"per": per, "min_delta_minutes": min_delta, "layout": layout}
+    options: dict[str, Any] = {
+        "per": per,
+        "min_delta_minutes": min_delta,
+        "layout": layout,
+        "overwrite": overwrite,
+    }
     if columns:
         options["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     if utc_offset:
         options["utc_offset"] = utc_offset
-    try:
-        if taxa:
-            import csv
+    if taxa:
+        import csv
 
-            with taxa.open(newline="") as handle:
-                options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
-        with _open(workspace, dask_scheduler="sync") as lab:
-            done = lab.export(
-                lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
-            )
-    except (TrapTaggerError, ValueError, OSError) as exc:
-        _fail(exc)
+        with taxa.open(newline="") as handle:
+            options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
+    with _open(workspace, dask_scheduler="sync") as lab:
+        done = lab.export(
+            lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
+        )
     typer.echo(
         f"{done.format}: {done.rows} row(s) in {len(done.files)} file(s) under {destination}"
     )
@@ -528,22 +618,21 @@ def import_labels_command(
     workspace: Workspace = None,
 ) -> None:
     """Label a survey's images from annotations made elsewhere."""
-    try:
-        with _open(workspace, dask_scheduler="sync") as lab:
-            done = lab.import_labels(
-                survey,
-                source,
-                path,
-                task=task,
-                add_labels=add_labels or None,
-                level=level,
-                threshold=threshold,
-            )
-    except (TrapTaggerError, ValueError, OSError) as exc:
-        _fail(exc)
+    with _open(workspace, dask_scheduler="sync") as lab:
+        done = lab.import_labels(
+            survey,
+            source,
+            path,
+            task=task,
+            add_labels=add_labels or None,
+            level=level,
+            threshold=threshold,
+        )
     typer.echo(str(done))
     for problem in done.problems[:20]:
         typer.echo(f"  {problem}", err=True)
+    if len(done.problems) > 20:
+        typer.echo(f"  ... and {len(done.problems) - 20} more problem(s)", err=True)
     for unknown in done.unknown_files[:20]:
         typer.echo(f"  not in the survey: {unknown}", err=True)
 
@@ -579,10 +668,7 @@ def demo(
     """Build a workspace from sample (or your) data, process it and print what it holds."""
     from traptagger_lab.demo import build_demo
 
-    try:
-        summary = build_demo(workspace or Path("demo-workspace"), data, survey)
-    except TrapTaggerError as exc:
-        _fail(exc)
+    summary = build_demo(workspace or Path("demo-workspace"), data, survey)
     typer.echo(json.dumps(summary, indent=2, default=str))
 
 
@@ -616,26 +702,23 @@ def train_crops(
     workspace: Workspace = None,
 ) -> None:
     """Build (or bring up to date) a training set: crops, classification_ds.csv, label files."""
-    try:
-        with _open(workspace) as lab:
-            data = lab.training.crops(
-                name,
-                tasks=task or [],
-                csv=csv or [],
-                coco=coco or [],
-                image_root=image_root,
-                label_spec=label_spec,
-                size=size,
-                detector=None if detector == "none" else detector,
-            )
-            typer.echo(repr(data))
-            typer.echo(data.balance.to_string())
-            for warning in data.warnings():
-                typer.echo(f"warning: {warning}")
-            for problem in data.problems.head(10).itertuples(index=False):
-                typer.echo(f"skipped {problem.origin}: {problem.reason}")
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace) as lab:
+        data = lab.training.crops(
+            name,
+            tasks=task or [],
+            csv=csv or [],
+            coco=coco or [],
+            image_root=image_root,
+            label_spec=label_spec,
+            size=size,
+            detector=None if detector == "none" else detector,
+        )
+        typer.echo(repr(data))
+        typer.echo(data.balance.to_string())
+        for warning in data.warnings():
+            typer.echo(f"warning: {warning}")
+        for problem in data.problems.head(10).itertuples(index=False):
+            typer.echo(f"skipped {problem.origin}: {problem.reason}")
 
 
 @train_app.command("fit")
@@ -655,25 +738,22 @@ def train_fit(
     workspace: Workspace = None,
 ) -> None:
     """Train (or resume training) a classifier on a training set; prints its test metrics."""
-    try:
-        with _open(workspace) as lab:
-            model = lab.training.train(
-                data,
-                name,
-                arch=arch,
-                epochs=epochs,
-                image_size=image_size,
-                batch_size=batch_size,
-                pretrained=str(pretrained) if pretrained else None,
-                on=on,
-                device=device,
-                resume=not fresh,
-            )
-            typer.echo(repr(model))
-            if "test" in model.card["metrics"]:
-                typer.echo(model.metrics("test").round(3).to_string())
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace) as lab:
+        model = lab.training.train(
+            data,
+            name,
+            arch=arch,
+            epochs=epochs,
+            image_size=image_size,
+            batch_size=batch_size,
+            pretrained=str(pretrained) if pretrained else None,
+            on=on,
+            device=device,
+            resume=not fresh,
+        )
+        typer.echo(repr(model))
+        if "test" in model.card["metrics"]:
+            typer.echo(model.metrics("test").round(3).to_string())
 
 
 @train_app.command("register")
@@ -685,13 +765,10 @@ def train_register(
     workspace: Workspace = None,
 ) -> None:
     """Make a trained classifier available to the surveys (``classify`` then needs no folder)."""
-    try:
-        with _open(workspace) as lab:
-            chosen: Any = "all" if survey == ["all"] else (survey or [])
-            lab.training.register(name, surveys=chosen)
-            typer.echo(lab.training.classifiers().to_string(index=False))
-    except TrapTaggerError as exc:
-        _fail(exc)
+    with _open(workspace) as lab:
+        chosen: Any = "all" if survey == ["all"] else (survey or [])
+        lab.training.register(name, surveys=chosen)
+        typer.echo(lab.training.classifiers().to_string(index=False))
 
 
 def main() -> None:

@@ -183,7 +183,8 @@ class Lab:
 
     def export(self, task: Any, format: str, path: str, **options: Any) -> Any:  # noqa: A002 (the interface names it)
         """Write a task's settled labels as csv, excel, record-table, camtrap-dp, coco,
-        md-json or species folders (see :func:`traptagger_lab.exports.exporting.export`)."""
+        md-json or species folders (see :func:`traptagger_lab.exports.exporting.export`);
+        an existing export is refused unless ``overwrite=True``."""
         from traptagger_lab.exports.exporting import export
 
         return export(self, task, format, path, **options)
@@ -354,18 +355,20 @@ class Lab:
         )
 
     def export_md_json(
-        self, survey: SurveyRef, path: str, model: str | None = None
+        self, survey: SurveyRef, path: str, model: str | None = None, overwrite: bool = False
     ) -> dict[str, Any]:
         """Write the survey's detections as MegaDetector batch-output JSON (for Timelapse).
 
-        Paths in the file are relative to the survey's source folder.
+        Paths in the file are relative to the survey's source folder. An existing file is
+        refused unless ``overwrite``.
         """
-        from fsspec.core import url_to_fs
-
         from traptagger_lab.detect.exchange import survey_to_md
         from traptagger_lab.detect.mdjson import dumps
         from traptagger_lab.detect.registry import known_models
+        from traptagger_lab.exports.destinations import Destination
 
+        out = Destination.open(path, self.settings.fsspec_options(path), overwrite)
+        file = out.file("")  # the path itself
         row = self.survey(survey)
         name = (model or self.settings.detector).upper()
         facts = known_models().get(name, {})
@@ -374,8 +377,7 @@ class Lab:
         }
         with self.sessions() as session:
             document = survey_to_md(session, row.id, self._detector_name(row.id, name), thresholds)
-        fs, fs_path = url_to_fs(path, **self.settings.fsspec_options(path))
-        fs.pipe_file(fs_path, dumps(document).encode())
+        out.write(file, dumps(document).encode())
         return document
 
     def import_detections(self, survey: SurveyRef, path: str, model: str | None = None) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from traptagger_lab.errors import ConfigurationError
+from traptagger_lab.exports.safe_names import file_of
 
 VERSION = "1.0.2"
 BASE = f"https://raw.githubusercontent.com/tdwg/camtrap-dp/{VERSION}"
@@ -90,7 +91,8 @@ def deployments_table(images: pd.DataFrame, sites: pd.DataFrame, offset: str) ->
 
 def media_table(images: pd.DataFrame, offset: str) -> pd.DataFrame:
     """One row per photo or video (a video's stills are one media file, at its first still)."""
-    files = images.dropna(subset=["timestamp"]).assign(file=images["path"].str.split("#").str[0])
+    files = images.dropna(subset=["timestamp"])
+    files = files.assign(file=files["path"].map(file_of))
     files = files.sort_values(["file", "timestamp"]).drop_duplicates("file")
     return pd.DataFrame(
         {
@@ -114,7 +116,8 @@ def observations_table(
 ) -> pd.DataFrame:
     """Media-level and event-level observations (see the module doc)."""
     media_of = dict(zip(media["filePath"], media["mediaID"], strict=True))
-    seen = seen.dropna(subset=["timestamp"]).assign(file=seen["path"].str.split("#").str[0])
+    seen = seen.dropna(subset=["timestamp"])
+    seen = seen.assign(file=seen["path"].map(file_of))
     seen = seen[~seen["species"].str.lower().eq("knocked down")]
     kinds = seen["species"].str.lower().map(TYPES).fillna("animal")
     names = [

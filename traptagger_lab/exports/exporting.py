@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from fsspec.core import url_to_fs
 from tqdm.auto import tqdm
 
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Export
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.exports import camtrap_dp, coco, folders, megadetector, tables
+from traptagger_lab.exports.destinations import Destination
 from traptagger_lab.results.observations import observations, survey_images
 
 if TYPE_CHECKING:
@@ -36,31 +36,27 @@ class ExportResult:
     rows: int = 0
 
 
-def _fs(lab: Lab, path: str) -> tuple[Any, str]:
-    fs, root = url_to_fs(path, **lab.settings.fsspec_options(path))
-    return fs, root.rstrip("/")
-
-
-def _write(fs: Any, path: str, data: bytes) -> str:
-    parent = path.rsplit("/", 1)[0]
-    if parent and parent != path:
-        fs.makedirs(parent, exist_ok=True)
-    fs.pipe_file(path, data)
-    return path
+def _destination(lab: Lab, path: str, overwrite: bool) -> Destination:
+    return Destination.open(path, lab.settings.fsspec_options(path), overwrite)
 
 
 def _csv(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False).encode("utf-8")
 
 
-def _file_path(path: str, suffix: str) -> str:
-    return path if path.lower().endswith(suffix) else f"{path.rstrip('/')}/export{suffix}"
+#: The suffix of each single-file format's file (when the destination is a folder).
+SUFFIX = {
+    "csv": ".csv",
+    "record-table": ".csv",
+    "excel": ".xlsx",
+    "coco": ".json",
+    "md-json": ".json",
+}
 
 
 def _table(
-    lab: Lab, task: Any, seen: pd.DataFrame, fmt: str, path: str, **options: Any
-) -> ExportResult:
-    fs, target = _fs(lab, path)
+    lab: Lab, task: Any, seen: pd.DataFrame, fmt: str, out: Destination, file: str, **options: Any
+) -> int:
     if fmt == "record-table":
         table = lab.results(
             task, options.get("min_delta_minutes", 60), options.get("exclude", ())
@@ -69,15 +65,15 @@ def _table(
         table = tables.flat_table(seen, options.get("per", "detection"), options.get("columns", ()))
     if fmt == "excel":
         buffer = io.BytesIO()
-        table.to_excel(buffer, index=False, sheet_name=fmt if fmt != "excel" else "observations")
-        written = _write(fs, _file_path(target, ".xlsx"), buffer.getvalue())
+        table.to_excel(buffer, index=False, sheet_name="observations")
+        out.write(file, buffer.getvalue())
     else:
-        written = _write(fs, _file_path(target, ".csv"), _csv(table))
-    return ExportResult(fmt, path, [written], len(table))
+        out.write(file, _csv(table))
+    return len(table)
 
 
 def _camtrap_dp(
-    lab: Lab, survey: Any, seen: pd.DataFrame, path: str, **options: Any
+    lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, **options: Any
 ) -> ExportResult:
     offset = camtrap_dp.check_offset(
         options.get("utc_offset") or (survey.settings or {}).get("utc_offset") or "+00:00"
@@ -97,16 +93,15 @@ def _camtrap_dp(
         options.get("contributors"),
         **options.get("project", {}),
     )
-    fs, target = _fs(lab, path)
     files = [
-        _write(fs, f"{target}/{name}.csv", _csv(table))
+        out.write(out.place(f"{name}.csv"), _csv(table))
         for name, table in zip(camtrap_dp.TABLES, (deployments, media, observed), strict=True)
     ]
-    files.append(_write(fs, f"{target}/datapackage.json", json.dumps(package, indent=2).encode()))
-    return ExportResult("camtrap-dp", path, files, len(observed))
+    files.append(out.write(out.place("datapackage.json"), json.dumps(package, indent=2).encode()))
+    return ExportResult("camtrap-dp", out.url, files, len(observed))
 
 
-def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, path: str) -> ExportResult:
+def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, file: str) -> int:
     from traptagger_lab.detect.exchange import survey_to_md
     from traptagger_lab.detect.mdjson import dumps
 
@@ -114,59 +109,75 @@ def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, path: str) -> ExportResu
     with lab.sessions() as session:  # never detected: no entries, the people's boxes alone
         document = survey_to_md(session, survey.id, model, {})
     document = megadetector.classify_document(document, seen)
-    fs, target = _fs(lab, path)
-    written = _write(fs, _file_path(target, ".json"), dumps(document).encode())
-    return ExportResult("md-json", path, [written], len(document["images"]))
+    out.write(file, dumps(document).encode())
+    return len(document["images"])
 
 
-def _folders(lab: Lab, survey: Any, seen: pd.DataFrame, path: str, layout: str) -> ExportResult:
+def _folders(
+    lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, layout: str
+) -> ExportResult:
     from traptagger_lab.ingest.sources import file_sources
 
     source = lab.sources(survey.id)  # each photo is read from its own source
     if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to copy photos from")
-    fs, target = _fs(lab, path)
     plan = folders.species_folder_plan(seen, layout)
     with lab.sessions() as session:
         located = file_sources(session, survey.id, [original for original, _ in plan])
-    files = []
-    for original, placed in tqdm(plan, desc="sorting into species folders", unit="file"):
-        destination = f"{target}/{placed}"
-        if not fs.exists(destination):  # resumable: files already there are kept
-            _write(fs, destination, source.read(original, located.get(original)))
-        files.append(destination)
-    return ExportResult("folders", path, files, len(plan))
+    places = [out.place(placed) for _, placed in plan]  # all proven inside before any copy
+    for (original, _), destination in tqdm(
+        list(zip(plan, places, strict=True)), desc="sorting into species folders", unit="file"
+    ):
+        out.write(destination, source.read(original, located.get(original)))
+    return ExportResult("folders", out.url, places, len(plan))
 
 
-def export(lab: Lab, task: Any, format: str, path: str, **options: Any) -> ExportResult:  # noqa: A002 (the interface names it)
+def export(
+    lab: Lab,
+    task: Any,
+    format: str,  # noqa: A002 (the interface names it)
+    path: str,
+    overwrite: bool = False,
+    **options: Any,
+) -> ExportResult:
     """Write a task's settled labels as ``format`` (see :data:`FORMATS`) to ``path``
     (a folder or file, local or s3://). The export is recorded in the ``export`` table.
+
+    An existing export file, or a non-empty folder for the many-file formats (camtrap-dp,
+    folders), is refused unless ``overwrite`` (files of the same name are then replaced,
+    others left). Folder and file names made from labels, sites, cameras and photo paths
+    are made safe and proven inside ``path``.
 
     Options: ``per`` (detection/image/cluster) and ``columns`` for csv/excel;
     ``min_delta_minutes``, ``exclude`` for record-table; ``utc_offset``, ``taxa``
     (label -> scientific name), ``contributors``, ``project`` for camtrap-dp;
     ``layout`` (species or camtrapR) for folders.
+
+    Raises:
+        DestinationExistsError: if the destination holds an export and not ``overwrite``.
     """
     from traptagger_lab.results.camtrap import task_for
 
     if format not in FORMATS:
         raise ConfigurationError(f"export format {format!r}: use one of {', '.join(FORMATS)}")
+    out = _destination(lab, path, overwrite)
+    file = out.file(SUFFIX[format]) if format in SUFFIX else out.folder()  # refused before work
     target = task_for(lab, task)
     survey = lab.survey(target.survey_id)
     seen = observations(lab, target)
     if format in ("csv", "excel", "record-table"):
-        result = _table(lab, target, seen, format, path, **options)
+        rows = _table(lab, target, seen, format, out, file, **options)
+        result = ExportResult(format, path, [file], rows)
     elif format == "camtrap-dp":
-        result = _camtrap_dp(lab, survey, seen, path, **options)
+        result = _camtrap_dp(lab, survey, seen, out, **options)
     elif format == "coco":
         document = coco.coco_document(survey_images(lab, survey.id), seen, survey.name)
-        fs, root = _fs(lab, path)
-        written = _write(fs, _file_path(root, ".json"), json.dumps(document, indent=1).encode())
-        result = ExportResult("coco", path, [written], len(document["annotations"]))
+        out.write(file, json.dumps(document, indent=1).encode())
+        result = ExportResult("coco", path, [file], len(document["annotations"]))
     elif format == "md-json":
-        result = _md_json(lab, survey, seen, path)
+        result = ExportResult("md-json", path, [file], _md_json(lab, survey, seen, out, file))
     else:
-        result = _folders(lab, survey, seen, path, options.get("layout", "species"))
+        result = _folders(lab, survey, seen, out, options.get("layout", "species"))
     kept = {
         k: v for k, v in options.items() if isinstance(v, str | int | float | bool | list | dict)
     }
