@@ -545,6 +545,15 @@ class Lab:
         with transaction(self.sessions) as session:
             review_group(session, group_id, accept, reviewer)
 
+    def static_group_crops(self, group_id: int, limit: int = 12) -> list[bytes]:
+        """JPEG crops of a static group's boxes, best first (on the compressed copies)."""
+        from traptagger_lab.detect.crops import crop_jpeg
+        from traptagger_lab.detect.filters import static_group_boxes
+
+        with self.sessions() as session:
+            boxes = static_group_boxes(session, group_id, limit)
+        return [crop_jpeg(self.store.get(key), x, y, w, h) for key, x, y, w, h in boxes]
+
     def add_mask(
         self, survey: SurveyRef, camera: str, polygon: list[list[float]], created_by: str = ""
     ) -> int:

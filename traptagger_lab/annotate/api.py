@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +14,16 @@ from sqlalchemy import select
 
 from traptagger_lab.annotate import jobs
 from traptagger_lab.annotate.labels import LabelDef, LabelSpec, from_csv, to_csv
+from traptagger_lab.annotate.sightings import DrawnBox, save_boxes
 from traptagger_lab.annotate.tasks import create_task, stored_labels
+from traptagger_lab.annotate.views import (
+    Photo,
+    TaskChoice,
+    ai_suggestion,
+    has_worked,
+    sequence_photos,
+    task_choices,
+)
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Task
 from traptagger_lab.errors import ConfigurationError, NotFoundError
@@ -79,23 +88,37 @@ class Tasks:
 
     def list(self, survey: SurveyRef | None = None) -> pd.DataFrame:
         """Tasks (of one survey, or all) with their kind and progress."""
-        from traptagger_lab.db.models import Survey
-
-        with self._lab.sessions() as session:
-            query = select(Task.id, Task.name, Task.kind, Survey.name.label("survey")).join(
-                Survey, Survey.id == Task.survey_id
-            )
-            if survey is not None:
-                query = query.where(Task.survey_id == self._lab.survey(survey).id)
-            rows = session.execute(query.order_by(Survey.name, Task.name)).all()
-            done = [jobs.progress(session, row.id) for row in rows]
+        rows = self.choices(survey=survey)
         return pd.DataFrame(
             [
-                {**row._asdict(), "clusters": d["clusters"], "complete": d["complete"]}
-                for row, d in zip(rows, done, strict=True)
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "kind": c.kind,
+                    "survey": c.survey,
+                    "clusters": c.clusters,
+                    "complete": c.complete,
+                }
+                for c in rows
             ],
             columns=["id", "name", "kind", "survey", "clusters", "complete"],
         )
+
+    def choices(
+        self, kinds: Collection[str] | None = None, survey: SurveyRef | None = None
+    ) -> builtins.list[TaskChoice]:
+        """Tasks as pickers list them (of the given kinds, of one survey), with progress."""
+        survey_id = self._lab.survey(survey).id if survey is not None else None
+        with self._lab.sessions() as session:
+            return task_choices(session, kinds, survey_id)
+
+    def opinions(self, task: TaskRef, cluster_id: int) -> str:
+        """What the task's annotators said about one cluster (shown to its reviewer)."""
+        from traptagger_lab.annotate.consensus import opinions
+
+        target = self.get(task)
+        with self._lab.sessions() as session:
+            return opinions(session, target.id, cluster_id)
 
     def get(self, task: TaskRef, survey: SurveyRef | None = None) -> Task:
         """A task by object, id, or name (within ``survey`` when several surveys use the name)."""
@@ -256,6 +279,36 @@ class Annotate:
         """Give back the job's clusters that were not annotated."""
         job_id, who = _job_and_annotator(job, annotator)
         return jobs.release(self._lab.sessions, job_id, annotator=who)
+
+    def photos(self, task: TaskRef, cluster_id: int) -> list[Photo]:
+        """A sequence's photos in time order, with the boxes the annotator should see."""
+        target = self._lab.tasks.get(task)
+        with self._lab.sessions() as session:
+            return sequence_photos(session, target.survey_id, cluster_id)
+
+    def has_worked(self, annotator: str) -> bool:
+        """Whether the annotator ever had a job (else the app shows its tutorial first)."""
+        with self._lab.sessions() as session:
+            return has_worked(session, annotator)
+
+    def suggestion(self, cluster_id: int) -> tuple[str, str] | None:
+        """The AI's latest label for a sequence and why (AI-check tasks show it)."""
+        with self._lab.sessions() as session:
+            return ai_suggestion(session, cluster_id)
+
+    def save_boxes(
+        self,
+        task: TaskRef,
+        image_id: int,
+        boxes: Sequence[DrawnBox],
+        annotator: str,
+        replaces: Sequence[int],
+    ) -> dict[str, int]:
+        """A sighting task's boxes for one photo, in place of the boxes shown
+        (``replaces``); returns the animals counted per species."""
+        target = self._lab.tasks.get(task)
+        with transaction(self._lab.sessions) as session:
+            return save_boxes(session, target.id, image_id, boxes, annotator, replaces)
 
 
 def _job_and_annotator(job: jobs.JobLease | int, annotator: str | None) -> tuple[int, str]:

@@ -214,3 +214,17 @@ def static_groups_frame(session: Session, survey_id: int) -> Any:
     return pd.DataFrame(
         rows, columns=["group_id", "site", "camera", "status", "count", "x", "y", "w", "h"]
     )
+
+
+def static_group_boxes(
+    session: Session, group_id: int, limit: int
+) -> list[tuple[str, float, float, float, float]]:
+    """Up to ``limit`` boxes of a static group, best first: (compressed copy's key, x, y, w, h)."""
+    rows = session.execute(
+        select(Image.compressed_key, Detection.x, Detection.y, Detection.w, Detection.h)
+        .join(Image, Image.id == Detection.image_id)
+        .where(Detection.static_group_id == group_id)
+        .order_by(Detection.score.desc())
+        .limit(limit)
+    ).all()
+    return [(key, x, y, w, h) for key, x, y, w, h in rows if key]

@@ -5,26 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as widgets
-from sqlalchemy import select
-
-from traptagger_lab.db.models import Survey, Task
 
 
 def task_choices(lab: Any) -> list[tuple[str, int]]:
     """(label, task id) for every task with work left, with its progress in the label."""
-    with lab.sessions() as session:
-        rows = session.execute(
-            select(Task.id, Task.name, Survey.name)
-            .join(Survey, Survey.id == Task.survey_id)
-            .order_by(Survey.name, Task.name)
-        ).all()
-    choices = []
-    for task_id, task, survey in rows:
-        progress = lab.tasks.progress(task_id)
-        if progress["complete"] < progress["clusters"]:
-            done = f"{progress['complete']}/{progress['clusters']} done"
-            choices.append((f"{survey} — {task} ({done})", task_id))
-    return choices
+    return [(c.label, c.id) for c in lab.tasks.choices() if c.work_left]
 
 
 def annotation_app(lab: Any, annotator: str, job_size: int = 10) -> widgets.VBox:

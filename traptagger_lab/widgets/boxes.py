@@ -14,13 +14,9 @@ from typing import Any
 
 import ipywidgets as widgets
 from PIL import Image
-from sqlalchemy import select
 
-from traptagger_lab.annotate.sightings import DrawnBox, save_boxes
-from traptagger_lab.db.engine import transaction
-from traptagger_lab.db.models import Image as ImageRow
-from traptagger_lab.db.models import Survey
-from traptagger_lab.detect.relevance import relevant_detections
+from traptagger_lab.annotate.sightings import DrawnBox
+from traptagger_lab.annotate.views import Photo
 
 
 class SightingEditor(widgets.VBox):
@@ -41,12 +37,7 @@ class SightingEditor(widgets.VBox):
         self.task = lab.tasks.get(task)
         self.annotator = annotator
         self.species = [d.name for d in lab.tasks.label_defs(self.task) if not d.is_tag]
-        with lab.sessions() as session:
-            self.photos = session.execute(
-                select(ImageRow.id, ImageRow.compressed_key)
-                .where(ImageRow.cluster_id == cluster_id)
-                .order_by(ImageRow.corrected_timestamp, ImageRow.path)
-            ).all()
+        self.photos: list[Photo] = lab.annotate.photos(self.task, cluster_id)
         self.index = 0
         self.size = (1, 1)
         self.shown: list[int] = []
@@ -64,13 +55,14 @@ class SightingEditor(widgets.VBox):
             if self.on_done is not None:
                 self.on_done(self.counts)
             return
-        image_id, key = self.photos[self.index]
-        data = self.lab.store.get(key)
+        photo = self.photos[self.index]
+        if photo.key is None:  # no compressed copy (the file failed to convert): nothing to edit
+            self.index += 1
+            self._load()
+            return
+        data = self.lab.store.get(photo.key)
         self.size = Image.open(BytesIO(data)).size
-        with self.lab.sessions() as session:
-            survey = session.get(Survey, self.task.survey_id)
-            assert survey is not None
-            detections = relevant_detections(session, survey, [image_id])
+        detections = photo.boxes
         width, height = self.size
         self.shown = [d.id for d in detections]
         default = self.species[0] if self.species else ""
@@ -111,9 +103,10 @@ class SightingEditor(widgets.VBox):
             )
             for b in self.editor.bboxes
         ]
-        image_id = self.photos[self.index][0]
-        with transaction(self.lab.sessions) as session:
-            counts = save_boxes(session, self.task.id, image_id, boxes, self.annotator, self.shown)
+        image_id = self.photos[self.index].image_id
+        counts = self.lab.annotate.save_boxes(
+            self.task, image_id, boxes, self.annotator, self.shown
+        )
         self.saved[image_id] = counts
         self.index += 1
         self._load()

@@ -12,9 +12,7 @@ from urllib.parse import urlsplit
 import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
-from sqlalchemy import select
 
-from traptagger_lab.db.models import Survey, Task
 from traptagger_lab.errors import TrapTaggerError
 from traptagger_lab.exports.exporting import FORMATS
 
@@ -23,14 +21,9 @@ log = logging.getLogger(__name__)
 
 def species_tasks(lab: Any) -> list[tuple[str, int]]:
     """(label, task id) of every species or sighting task, survey first."""
-    with lab.sessions() as session:
-        rows = session.execute(
-            select(Task.id, Task.name, Survey.name)
-            .join(Survey, Survey.id == Task.survey_id)
-            .where(Task.kind.in_(("species", "sighting")))
-            .order_by(Survey.name, Task.name)
-        ).all()
-    return [(f"{survey} — {task}", task_id) for task_id, task, survey in rows]
+    return [
+        (f"{c.survey} — {c.name}", c.id) for c in lab.tasks.choices(kinds=("species", "sighting"))
+    ]
 
 
 #: Environment variable with the map's tile URL template, e.g. ``http://localhost:8080/{z}/{x}/{y}.png``.

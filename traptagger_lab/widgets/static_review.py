@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
-from sqlalchemy import select
-
-from traptagger_lab.db.models import Detection, Image
-from traptagger_lab.detect.crops import crop_jpeg
 
 
 class StaticGroupReview(widgets.VBox):
@@ -83,15 +79,8 @@ class StaticGroupReview(widgets.VBox):
 
     def crops(self, group_id: int) -> list[bytes]:
         """JPEG crops of the group's boxes (one per photo, on the compressed copies)."""
-        with self.lab.sessions() as session:
-            rows = session.execute(
-                select(Image.compressed_key, Detection.x, Detection.y, Detection.w, Detection.h)
-                .join(Image, Image.id == Detection.image_id)
-                .where(Detection.static_group_id == group_id)
-                .order_by(Detection.score.desc())
-                .limit(self.shown)
-            ).all()
-        return [crop_jpeg(self.lab.store.get(key), x, y, w, h) for key, x, y, w, h in rows if key]
+        crops: list[bytes] = self.lab.static_group_crops(group_id, self.shown)
+        return crops
 
     def _show(self) -> None:
         if self.current is None:

@@ -20,12 +20,8 @@ from typing import Any, ClassVar
 
 import ipywidgets as widgets
 from PIL import Image, ImageDraw
-from sqlalchemy import func, select
 
 from traptagger_lab.annotate.stats import Pace
-from traptagger_lab.db.models import Image as ImageRow
-from traptagger_lab.db.models import Job, Survey
-from traptagger_lab.detect.relevance import relevant_detections
 from traptagger_lab.errors import ConfigurationError, StaleWorkError
 
 TUTORIAL = (
@@ -149,7 +145,11 @@ class ClusterTagger(widgets.VBox):
         tags = [t.description for t in self.tags if t.value]
         try:
             self.lab.annotate.submit(
-                self.job, self.cluster, labels=self.selected, tags=tags, note=self.note.value or None
+                self.job,
+                self.cluster,
+                labels=self.selected,
+                tags=tags,
+                note=self.note.value or None,
             )
         except StaleWorkError as exc:  # the lease ran out and someone else has it, or the
             self.lab.annotate.release(self.job)  # sequences changed: fresh work instead
@@ -186,10 +186,7 @@ class ClusterTagger(widgets.VBox):
         return button
 
     def _first_job(self) -> bool:
-        with self.lab.sessions() as session:
-            return not session.scalar(
-                select(func.count()).select_from(Job).where(Job.annotator == self.annotator)
-            )
+        return not self.lab.annotate.has_worked(self.annotator)
 
     def _listen_for_keys(self) -> None:
         try:
@@ -220,23 +217,14 @@ class ClusterTagger(widgets.VBox):
 
     def _render(self, cluster_id: int) -> list[bytes]:
         """The cluster's photos as JPEG bytes with relevant boxes drawn (runs in a thread)."""
-        with self.lab.sessions() as session:
-            photos = session.execute(
-                select(ImageRow.id, ImageRow.compressed_key)
-                .where(ImageRow.cluster_id == cluster_id)
-                .order_by(ImageRow.corrected_timestamp, ImageRow.path)
-            ).all()
-            survey = session.get(Survey, self.task.survey_id)
-            assert survey is not None
-            boxes = relevant_detections(session, survey, [p.id for p in photos])
         rendered = []
-        for photo in photos:
-            if not photo.compressed_key:
+        for photo in self.lab.annotate.photos(self.task, cluster_id):
+            if not photo.key:
                 continue
-            image = Image.open(BytesIO(self.lab.store.get(photo.compressed_key))).convert("RGB")
+            image = Image.open(BytesIO(self.lab.store.get(photo.key))).convert("RGB")
             draw = ImageDraw.Draw(image)
             wide, high = image.size
-            for box in (b for b in boxes if b.image_id == photo.id):
+            for box in photo.boxes:
                 x, y, w, h = box.x, box.y, box.w, box.h
                 corners = [x * wide, y * high, (x + w) * wide, (y + h) * high]
                 draw.rectangle(corners, outline=(255, 40, 40), width=3)
@@ -307,26 +295,18 @@ class ClusterTagger(widgets.VBox):
 
     def _opinions(self, cluster: int) -> str:
         """What the consensus task's annotators said about the cluster (review tasks)."""
-        from traptagger_lab.annotate.consensus import opinions
-
-        with self.lab.sessions() as session:
-            return opinions(session, int(self.task.params["reviews"]), cluster)
+        opinions: str = self.lab.tasks.opinions(int(self.task.params["reviews"]), cluster)
+        return opinions
 
     def _suggestion(self, cluster: int) -> tuple[str, str] | None:
         """The AI's label for the cluster, as this task names it, and why (AI-check tasks)."""
-        from traptagger_lab.db.models import ClusterSuggestion
-
-        with self.lab.sessions() as session:
-            row = session.execute(
-                select(ClusterSuggestion.label, ClusterSuggestion.reason)
-                .where(ClusterSuggestion.cluster_id == cluster)
-                .order_by(ClusterSuggestion.id.desc())
-            ).first()
-        if row is None:
+        found = self.lab.annotate.suggestion(cluster)
+        if found is None:
             return None
+        said, reason = found
         names = {name.lower(): name for name in self.species}
-        label = names.get(row.label.lower())
-        return (label, row.reason) if label else None
+        label = names.get(said.lower())
+        return (label, reason) if label else None
 
     def _show_status(self, text: str) -> None:
         self.status.value = f"<span style='color:#555'>{text}</span>"
