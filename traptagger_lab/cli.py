@@ -98,13 +98,14 @@ def _recover(lab: Any) -> None:
 
     A recovery that cannot finish (the store unreachable, say) is reported, not fatal.
     """
-    from traptagger_lab.messages import explain
+    from traptagger_lab.messages import explain, mask_secrets
     from traptagger_lab.recovery import recover
 
     try:
         done = recover(lab.sessions, lab.store)
-    except Exception as exc:
-        typer.secho(f"warning: crash recovery not finished: {explain(exc) or exc!r}", err=True)
+    except Exception as exc:  # the command itself may still work: say so and go on
+        why = explain(exc) or mask_secrets(f"{type(exc).__name__}: {exc}")
+        typer.secho(f"warning: crash recovery not finished: {why}", err=True)
         return
     if done.interrupted:
         runs = ", ".join(str(i) for i in done.interrupted)
