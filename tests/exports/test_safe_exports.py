@@ -135,3 +135,12 @@ def test_exports_to_s3_keep_odd_names_and_refuse_to_overwrite(
     with pytest.raises(DestinationExistsError, match=r"seen\.csv already exists"):
         lab.export("O", "csv", f"s3://{s3_bucket}/exports/seen.csv")
     lab.export("O", "csv", f"s3://{s3_bucket}/exports/seen.csv", overwrite=True)
+
+
+def test_the_record_table_names_files_with_hashes_whole(odd_lab: Any) -> None:
+    """camtrapR's FileName is the photo's whole name, ``#`` and all (only a video still's
+    ``#t=`` time is not part of its file)."""
+    assert not odd_lab.import_labels("O", "xmp").problems
+    table = odd_lab.results("O", min_delta_minutes=0).record_table()
+    assert "a#b.JPG" in set(table["FileName"])
+    assert set(table["Directory"]) == {"StationA"}

@@ -56,6 +56,11 @@ def test_dashboard_filters_and_exports(
     assert (tmp_path / "exports/camtrap-dp/datapackage.json").exists(), (
         dashboard.export_status.value
     )
+    dashboard.export()  # a second click would replace the first export: refused
+    assert "already" in dashboard.export_status.value
+    dashboard.export_overwrite.value = True  # unless the user says so
+    dashboard.export()
+    assert dashboard.export_status.value.startswith("Wrote"), dashboard.export_status.value
     dashboard.export_path.value = "/proc/no-such-place"
     dashboard.export()
     assert "Export failed" in dashboard.export_status.value

@@ -14,18 +14,13 @@ from __future__ import annotations
 import hashlib
 import re
 
+from traptagger_lab.ingest.videos import file_of as file_of  # where the still-path format lives
+
 #: Characters never written into a name: path separators and control characters (NUL...).
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 #: The end of a video still's path: the still at ``seconds`` of the video file before it.
-_STILL = re.compile(r"#t=\d+(?:\.\d+)?$")
 #: Longest component we write, in UTF-8 bytes (file systems and S3 keys allow 255).
 MAX_BYTES = 200
-
-
-def file_of(path: str) -> str:
-    """The file an image's path names: the video for a video still (``v.mp4#t=1.500``),
-    else the path itself (a photo may have ``#`` in its name)."""
-    return _STILL.sub("", path)
 
 
 def _digest(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from fractions import Fraction
 from io import BytesIO
 from typing import Any
@@ -40,6 +41,15 @@ def still_times(duration_s: float, max_frames: int = MAX_FRAMES) -> list[float]:
 def frame_path(video_path: str, offset_s: float) -> str:
     """The path of a still: the video's path with a W3C media-fragment time."""
     return f"{video_path}#t={offset_s:.3f}"
+
+
+_STILL = re.compile(r"#t=\d+(?:\.\d+)?$")
+
+
+def file_of(path: str) -> str:
+    """The file an image's path names: the video for a video still (``v.mp4#t=1.500``),
+    else the path itself (a photo may have ``#`` in its name)."""
+    return _STILL.sub("", path)
 
 
 def _creation_time(container: Any, stream: Any) -> tuple[dt.datetime | None, str]:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from traptagger_lab.annotate.labels import BUILTIN
 from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
 from traptagger_lab.errors import NotFoundError
+from traptagger_lab.ingest.videos import file_of
 
 if TYPE_CHECKING:
     from traptagger_lab.lab import Lab
@@ -363,7 +364,7 @@ def _per_file(rows: pd.DataFrame, once_per: list[str], **more: str) -> pd.DataFr
     one per file and ``once_per`` (a video is one record, at its first still), rows without a
     capture time left out; ``more`` columns (name=source) come after Station and Camera."""
     rows = rows.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
-    rows = rows.assign(file=rows["path"].str.split("#").str[0])
+    rows = rows.assign(file=rows["path"].map(file_of))
     rows = rows.drop_duplicates(["file", *once_per])
     directory, name = _folder_and_name(rows["file"])
     return pd.DataFrame(
@@ -442,7 +443,7 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
     skip = {e.lower() for e in exclude} | {b.lower() for b in BUILTIN}
     labels = labels[~labels["Species"].str.lower().isin(skip)]
     spans = spans.merge(labels, on="cluster_id")
-    directory, name = _folder_and_name(spans["path"].str.split("#").str[0])
+    directory, name = _folder_and_name(spans["path"].map(file_of))
     whole = pd.DataFrame(
         {
             "Station": spans["site"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import os
@@ -14,6 +15,7 @@ import pandas as pd
 from IPython.display import display
 
 from traptagger_lab.errors import TrapTaggerError
+from traptagger_lab.exports.destinations import DestinationExistsError
 from traptagger_lab.exports.exporting import FORMATS
 
 log = logging.getLogger(__name__)
@@ -165,6 +167,9 @@ class ResultsDashboard:
         self.export_format = widgets.Dropdown(options=list(FORMATS), description="Format")
         self.export_path = widgets.Text(value=export_dir, description="To folder")
         self.export_button = widgets.Button(description="Export", icon="download")
+        self.export_overwrite = widgets.Checkbox(
+            value=False, description="Replace an earlier export", indent=False
+        )
         self.export_status = widgets.HTML()
         tabs = widgets.Tab(children=list(self.outputs.values()))
         for index, name in enumerate(self.outputs):
@@ -177,7 +182,14 @@ class ResultsDashboard:
                 widgets.HBox([self.update, self.status]),
                 tabs,
                 widgets.HTML("<h3>Export</h3>"),
-                widgets.HBox([self.export_format, self.export_path, self.export_button]),
+                widgets.HBox(
+                    [
+                        self.export_format,
+                        self.export_path,
+                        self.export_overwrite,
+                        self.export_button,
+                    ]
+                ),
                 self.export_status,
             ]
         )
@@ -238,11 +250,24 @@ class ResultsDashboard:
         fmt = self.export_format.value
         target = str(Path(self.export_path.value) / fmt)
         try:
-            done = self.lab.export(self.task.value, fmt, target)
-        except (TrapTaggerError, ValueError, OSError) as exc:
-            self.export_status.value = f"<span style='color:#b00'>Export failed: {exc}</span>"
+            done = self.lab.export(
+                self.task.value, fmt, target, overwrite=self.export_overwrite.value
+            )
+        except DestinationExistsError:
+            self._export_failed(
+                f"{target} already holds an export: tick “Replace an earlier export” to "
+                "write over it, or choose another folder"
+            )
             return
-        self.export_status.value = f"Wrote {len(done.files)} file(s) to {target}"
+        except (TrapTaggerError, ValueError, OSError) as exc:
+            self._export_failed(str(exc))
+            return
+        self.export_status.value = html.escape(f"Wrote {len(done.files)} file(s) to {target}")
+
+    def _export_failed(self, reason: str) -> None:
+        self.export_status.value = (
+            f"<span style='color:#b00'>Export failed: {html.escape(reason)}</span>"
+        )
 
 
 def results_dashboard(lab: Any, export_dir: str = "exports") -> widgets.VBox:
