@@ -218,6 +218,9 @@ class SurveyWriter:
             self._insert_failures(session, failures)
 
     def _insert_failures(self, session: Session, failures: Sequence[Failure]) -> None:
+        # Two files can share a path as text (a name that is not UTF-8 and one that spells
+        # its printable form): the path's issue is the first file's.
+        failures = list({path_digest(f.path): f for f in reversed(failures)}.values())
         if not failures:
             return
         session.execute(
