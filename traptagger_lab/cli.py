@@ -378,12 +378,17 @@ def import_detections(
                 "detections": report.detections,
                 "unknown_files": len(report.unknown_files),
                 "videos_skipped": report.videos_skipped,
+                "detections_left_out": len(report.problems),
             },
             indent=2,
         )
     )
     for unknown in report.unknown_files[:10]:
         typer.secho(f"  not in the survey: {unknown}", fg=typer.colors.YELLOW, err=True)
+    for problem in report.problems[:10]:
+        typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
+    if len(report.problems) > 10:
+        typer.secho(f"  ... and {len(report.problems) - 10} more", fg=typer.colors.YELLOW, err=True)
 
 
 @app.command("sequences")

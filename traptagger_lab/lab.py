@@ -403,6 +403,8 @@ class Lab:
             report = md_to_survey(session, row.id, document, path, model)
         for unknown in report.unknown_files[:20]:
             log.warning("%s: %s is not an image of survey %r", path, unknown, row.name)
+        for problem in report.problems[:20]:
+            log.warning("%s", problem)
         return report
 
     def classify(

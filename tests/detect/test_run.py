@@ -123,6 +123,36 @@ def test_imported_detections_on_every_backend(
     assert lab.status_counts("S")["detection"]["md_v5a.0.0.pt"]["done"] == 3
 
 
+def test_bad_imported_boxes_are_left_out_and_named(
+    database_url: str, sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
+) -> None:
+    """Boxes outside the image, not finite or of no size are reported, never stored (MariaDB
+    once failed on them); the good ones of the same file are imported."""
+    lab = lab_factory(database_url=database_url)
+    lab.ingest(str(sample_survey.root), survey="S")
+    good = {"category": "1", "conf": 0.9, "bbox": [0.1, 0.2, 0.3, 0.4]}
+    edge = {"category": "1", "conf": 0.8, "bbox": [0.7, 0.5, 0.305, 0.5]}  # rounding: clipped
+    bad = [
+        [0.5, 0.5, float("inf"), 0.1],
+        [float("nan"), 0.1, 0.1, 0.1],
+        [1.5, 0.1, 0.1, 0.1],
+        [0.1, 0.1, 0.0, 0.2],
+        [0.1, 0.1, True, 0.2],
+    ]
+    photos = sample_survey.photos[:2]
+    entries = [{"file": photos[0], "detections": [good, edge]}]
+    entries.append({"file": photos[1], "detections": [{**good, "bbox": b} for b in bad]})
+    path = tmp_path / "md.json"
+    path.write_text(json.dumps({"images": entries}))  # json writes Infinity and NaN
+    report = lab.import_detections("S", str(path))
+    assert (report.images, report.detections) == (2, 2)
+    assert len(report.problems) == len(bad)
+    assert all(p.startswith(f"{path}: images[1] ({photos[1]})") for p in report.problems)
+    with lab.sessions() as session:
+        boxes = sorted((r.x, r.w) for r in session.scalars(select(Detection)))
+    assert boxes == [(0.1, 0.3), (0.7, pytest.approx(0.3))]
+
+
 def test_md_json_errors_name_the_entry(tmp_path: Path) -> None:
     from traptagger_lab.detect.mdjson import from_json
     from traptagger_lab.errors import InputFileError

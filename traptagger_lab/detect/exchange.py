@@ -96,6 +96,8 @@ class ImportReport:
     detections: int = 0
     unknown_files: list[str] = field(default_factory=list)
     videos_skipped: int = 0
+    #: Detections left out, each naming the file, the entry and the reason.
+    problems: list[str] = field(default_factory=list)
 
 
 def md_to_survey(
@@ -106,9 +108,9 @@ def md_to_survey(
     Files that are not images of the survey are listed in ``unknown_files``;
     video entries are counted and skipped (their frames need not match our stills).
     """
-    info, entries = from_json(document, name)
-    source = model or str(info.get("detector") or "imported")
     report = ImportReport()
+    info, entries = from_json(document, name, report.problems)
+    source = model or str(info.get("detector") or "imported")
     by_digest: dict[str, int] = {}
     digests = [path_digest(e.file) for e in entries]
     for part in chunks(digests):

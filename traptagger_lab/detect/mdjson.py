@@ -105,14 +105,44 @@ def _detection(raw: Any, where: str, categories: Mapping[str, str]) -> MdDetecti
     if (
         not isinstance(bbox, list)
         or len(bbox) != 4
-        or not all(isinstance(v, int | float) for v in bbox)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
     ):
         raise ValueError(f"{where}: bbox {bbox!r} is not [x, y, width, height]")
-    return MdDetection(category, float(conf), (bbox[0], bbox[1], bbox[2], bbox[3]))
+    return MdDetection(category, float(conf), _inside_image(bbox, where))
 
 
-def from_json(document: Any, name: str) -> tuple[dict[str, Any], list[MdImage]]:
+#: How far a box may reach past the image's edge (rounding) before it is refused.
+EDGE_TOLERANCE = 0.01
+
+
+def _inside_image(bbox: list[float], where: str) -> tuple[float, float, float, float]:
+    """A box in the image's [0, 1] frame (clipped by at most the tolerance), or ValueError."""
+    x, y, w, h = (float(v) for v in bbox)
+    low, high = -EDGE_TOLERANCE, 1 + EDGE_TOLERANCE
+    if not all(math.isfinite(v) for v in (x, y, w, h)):
+        raise ValueError(f"{where}: bbox {bbox!r} is not finite")
+    if w <= 0 or h <= 0 or not (low <= x and low <= y and x + w <= high and y + h <= high):
+        raise ValueError(f"{where}: bbox {bbox!r} is not a box inside the image ([0, 1])")
+    (left, width), (top, height) = _clip(x, w), _clip(y, h)
+    return left, top, width, height
+
+
+def _clip(start: float, size: float) -> tuple[float, float]:
+    """One side of a box kept within [0, 1]; unchanged (bit for bit) when it already is."""
+    if start >= 0 and start + size <= 1:
+        return start, size
+    low = max(0.0, start)
+    return low, min(1.0, start + size) - low
+
+
+def from_json(
+    document: Any, name: str, problems: list[str] | None = None
+) -> tuple[dict[str, Any], list[MdImage]]:
     """Parse an MD batch-output document; returns its ``info`` and its images.
+
+    With a ``problems`` list, a bad detection (unknown category, a score or box out of
+    range) is left out and described there, naming the file and the entry, and the rest
+    is read; without one it raises.
 
     Raises:
         InputFileError: naming the file and the entry, when the structure is wrong.
@@ -131,14 +161,15 @@ def from_json(document: Any, name: str) -> tuple[dict[str, Any], list[MdImage]]:
         if entry.get("failure"):
             images.append(MdImage(entry["file"], (), str(entry["failure"])))
             continue
-        try:
-            detections = tuple(
-                _detection(raw, f"{where} ({entry['file']})", categories)
-                for raw in entry.get("detections") or []
-            )
-        except ValueError as exc:
-            raise InputFileError(name, str(exc)) from exc
-        images.append(MdImage(entry["file"], detections))
+        detections = []
+        for number, raw in enumerate(entry.get("detections") or []):
+            try:
+                detections.append(_detection(raw, f"{where} ({entry['file']})", categories))
+            except ValueError as exc:
+                if problems is None:
+                    raise InputFileError(name, str(exc)) from exc
+                problems.append(f"{name}: {exc} (detections[{number}] left out)")
+        images.append(MdImage(entry["file"], tuple(detections)))
     return info, images
 
 
