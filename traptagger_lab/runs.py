@@ -9,6 +9,8 @@ closed as ``interrupted`` by the next start (:func:`close_abandoned`,
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -111,6 +113,20 @@ def finish_run(
 def outcome(exc: BaseException) -> str:
     """The status of a run that ended with ``exc``."""
     return "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+
+
+@contextmanager
+def closing_run(
+    sessions: sessionmaker[Session], run_id: int, counts: Callable[[], dict[str, Any]]
+) -> Iterator[None]:
+    """Close the run when the block ends: ``done``, or ``failed``/``interrupted`` with the
+    error when it raises (re-raised). ``counts`` gives what was done by then."""
+    try:
+        yield
+    except BaseException as exc:
+        finish_run(sessions, run_id, counts(), outcome(exc), repr(exc))
+        raise
+    finish_run(sessions, run_id, counts())
 
 
 def close_abandoned(

@@ -41,7 +41,7 @@ from traptagger_lab.db.models import (
     Site,
     TaskItem,
 )
-from traptagger_lab.runs import add_counts, finish_run, outcome, start_run
+from traptagger_lab.runs import add_counts, closing_run, start_run
 
 
 class SequenceParams(BaseModel):
@@ -381,13 +381,9 @@ def cluster_survey(
         run = start_run(session, survey_id, "sequences", params.model_dump())
         site_ids = list(session.scalars(select(Site.id).where(Site.survey_id == survey_id)))
     total = SequenceReport()
-    try:
+    with closing_run(sessions, run.id, lambda: dict(vars(total))):
         for site_id in site_ids:
             with transaction(sessions) as session:
                 part = _cluster_site(session, survey_id, site_id, params, run.id)
             add_counts(total, part)
-    except BaseException as exc:  # the run says how it ended (and lets go of its lease)
-        finish_run(sessions, run.id, dict(vars(total)), outcome(exc), repr(exc))
-        raise
-    finish_run(sessions, run.id, dict(vars(total)))
     return total

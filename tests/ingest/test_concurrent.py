@@ -17,25 +17,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, select, text
 
+from tests.ingest.paced import paced_cli
 from traptagger_lab.db.models import ProcessingRun, Survey
 from traptagger_lab.ingest.lock import AlreadyRunningError, stage_lock
 from traptagger_lab.sample import SampleSurvey
-
-#: The CLI with a pause after each batch's write, so that it is still running when the
-#: second process starts, however fast the machine.
-_PACED_CLI = """
-import sys, time
-from traptagger_lab.ingest.writer import SurveyWriter
-write = SurveyWriter.write
-def paced(self, outcomes):
-    counts = write(self, outcomes)
-    time.sleep(0.3)
-    return counts
-SurveyWriter.write = paced
-from traptagger_lab.cli import main
-sys.argv[0] = "traptagger"
-main()
-"""
 
 
 def _images(url: str) -> int:
@@ -62,7 +47,7 @@ def test_a_second_ingest_of_a_running_survey_says_so(
     }
     arguments = ["ingest", str(sample_survey.root), "--survey", "S", "--no-sequences"]
     first = subprocess.Popen(
-        [sys.executable, "-c", _PACED_CLI, *arguments],
+        [*paced_cli(0.3), *arguments],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

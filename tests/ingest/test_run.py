@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from tests.ingest.paced import paced_cli
 from traptagger_lab.db.models import Image, IngestIssue, ProcessingRun, Video
 from traptagger_lab.sample import SampleSurvey
 
@@ -199,22 +200,6 @@ def _count_images(url: str) -> int:
         engine.dispose()
 
 
-#: The CLI with each batch's database write followed by a pause.
-_PACED_CLI = """
-import sys, time
-from traptagger_lab.ingest.writer import SurveyWriter
-write = SurveyWriter.write
-def paced(self, outcomes):
-    counts = write(self, outcomes)
-    time.sleep(0.2)
-    return counts
-SurveyWriter.write = paced
-from traptagger_lab.cli import main
-sys.argv[0] = "traptagger"
-main()
-"""
-
-
 @pytest.mark.slow
 def test_killed_run_restarts_with_exactly_the_right_rows(
     database_url: str, sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
@@ -231,7 +216,7 @@ def test_killed_run_restarts_with_exactly_the_right_rows(
     command += ["--survey", "Killed", "--no-sequences"]
     # the first run's writes paced at 0.2 s a batch (the real code, slower), so that the kill
     # lands half-way however fast the machine is (unpaced, it sometimes finished first)
-    paced = [sys.executable, "-c", _PACED_CLI, *command[3:]]
+    paced = [*paced_cli(0.2), *command[3:]]
     child = subprocess.Popen(paced, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while _count_images(database_url) < 9 and time.monotonic() < deadline and child.poll() is None:

@@ -25,7 +25,7 @@ from traptagger_lab.db.models import (
     StaticGroup,
 )
 from traptagger_lab.detect.static import PlacedBox, StaticParams, find_static_groups, is_small
-from traptagger_lab.runs import add_counts, finish_run, outcome, start_run
+from traptagger_lab.runs import add_counts, closing_run, start_run
 
 FILTERED = ("static", "masked", "hidden")
 
@@ -161,15 +161,11 @@ def filter_survey(
             )
         )
     total = FilterReport()
-    try:
+    with closing_run(sessions, run.id, lambda: dict(vars(total))):
         for camera_id in cameras:
             with transaction(sessions) as session:
                 part = _filter_camera(session, camera_id, params, hide_small, run.id)
             add_counts(total, part)
-    except BaseException as exc:  # the run says how it ended (and lets go of its lease)
-        finish_run(sessions, run.id, dict(vars(total)), outcome(exc), repr(exc))
-        raise
-    finish_run(sessions, run.id, dict(vars(total)))
     return total
 
 
