@@ -168,3 +168,30 @@ def test_a_live_run_is_never_closed_by_another_process(database_url: str, tmp_pa
             assert not leases.run_alive(done.id)
     finally:
         engine.dispose()
+
+
+def test_opening_a_lab_closes_runs_left_by_a_dead_process(
+    database_url: str, lab_factory: Any, tmp_path: Path
+) -> None:
+    """Notebooks recover too: a run whose process is gone is marked interrupted on open."""
+    from traptagger_lab.db.engine import transaction
+    from traptagger_lab.db.models import ProcessingRun, Survey
+    from traptagger_lab.lab import open_lab
+
+    first = lab_factory(database_url=database_url)
+    with transaction(first.sessions) as session:
+        survey = Survey(name="R", settings={})
+        session.add(survey)
+        session.flush()
+        stale = ProcessingRun(survey_id=survey.id, stage="sequences", status="running")
+        session.add(stale)
+        session.flush()
+        stale_id = stale.id
+    first.close()
+    again = open_lab(str(tmp_path / "again"), database_url=database_url, dask_scheduler="sync")
+    with again as lab, lab.sessions() as session:
+        assert session.get(ProcessingRun, stale_id).status == "interrupted"
+    with open_lab(
+        str(tmp_path / "again"), database_url=database_url, dask_scheduler="sync", recover=False
+    ) as lab:
+        assert lab.recover().interrupted == []  # nothing left to do

@@ -83,7 +83,7 @@ def _open(workspace: Path | None, **overrides: Any) -> Any:
     if workspace is not None:
         overrides["workspace"] = str(workspace)
     try:
-        lab = open_lab(**overrides)
+        lab = open_lab(recover=False, **overrides)
     except SQLAlchemyError as exc:
         problem = database_problem(exc, Settings(**overrides).resolved_database_url())
         if problem is None:

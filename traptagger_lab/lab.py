@@ -30,6 +30,7 @@ from traptagger_lab.ingest.coordinates import CoordinateTable, read_coordinates
 from traptagger_lab.ingest.discover import Source
 from traptagger_lab.ingest.layout import Layout
 from traptagger_lab.ingest.sources import SurveySources, survey_sources
+from traptagger_lab.recovery import Recovery
 from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
@@ -83,6 +84,14 @@ class Lab:
                 cluster.close()
             self._client = None
         self.engine.dispose()
+
+    def recover(self) -> Recovery:
+        """Close the runs whose process ended without closing them (marked ``interrupted``)
+        and remove the compressed copies and thumbnails such an ingest wrote without rows."""
+        from traptagger_lab.recovery import recover
+
+        done: Recovery = recover(self.sessions, self.store)
+        return done
 
     def __enter__(self) -> Lab:
         return self
@@ -784,16 +793,34 @@ class Lab:
         return self.store.get(key)
 
 
-def open_lab(workspace: str | None = None, client: Any | None = None, **overrides: Any) -> Lab:
+def open_lab(
+    workspace: str | None = None,
+    client: Any | None = None,
+    *,
+    recover: bool = True,
+    **overrides: Any,
+) -> Lab:
     """Open (creating or upgrading) a workspace.
 
     Args:
         workspace: Folder for the embedded defaults; ``TRAPTAGGER_WORKSPACE`` or
             ``./workspace`` when omitted.
         client: A Dask client to use for every stage (otherwise one is made on demand).
+        recover: First close the runs a crashed process left ``running`` and remove the
+            blobs it wrote without rows (:meth:`Lab.recover`); a recovery that cannot
+            finish is logged, never fatal.
         **overrides: Any :class:`~traptagger_lab.settings.Settings` field.
     """
     if workspace is not None:
         overrides["workspace"] = workspace
     settings = Settings(**overrides)
-    return Lab(settings, client=client)
+    lab = Lab(settings, client=client)
+    if recover:
+        try:
+            lab.recover()
+        except Exception as exc:  # e.g. an annotator's login may not close others' runs
+            from traptagger_lab.messages import explain, mask_secrets
+
+            why = explain(exc) or mask_secrets(f"{type(exc).__name__}: {exc}")
+            log.warning("crash recovery not finished: %s", why)
+    return lab
