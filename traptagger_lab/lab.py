@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from traptagger_lab import clock, tables
-from traptagger_lab.db.engine import make_engine, session_factory, transaction, upgrade
+from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Camera, Image, Site, Survey, path_digest
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.ingest.coordinates import CoordinateTable, read_coordinates
@@ -34,10 +35,16 @@ from traptagger_lab.recovery import Recovery
 from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
+from traptagger_lab.surveys import (
+    SurveyRef,
+    find_camera,
+    find_survey,
+    set_setting,
+    sites_frame,
+)
+from traptagger_lab.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-SurveyRef = str | int | Survey
 
 
 class Lab:
@@ -48,14 +55,7 @@ class Lab:
     """
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        self.settings = settings
-        self.engine = make_engine(settings.resolved_database_url(), settings.database_pool_size)
-        upgrade(self.engine)
-        self.sessions = session_factory(self.engine)
-        store_url = settings.resolved_storage_url()
-        self.store = BlobStore(store_url, settings.fsspec_options(store_url))
-        self._client = client
-        self._owns_client = False
+        self.workspace = Workspace(settings, client)
         from traptagger_lab.annotate.api import Annotate, Tasks
         from traptagger_lab.training.api import Training
 
@@ -66,24 +66,33 @@ class Lab:
     # -- lifecycle -------------------------------------------------------------
 
     @property
+    def settings(self) -> Settings:
+        """The workspace's settings."""
+        return self.workspace.settings
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine."""
+        return self.workspace.engine
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The database session factory."""
+        return self.workspace.sessions
+
+    @property
+    def store(self) -> BlobStore:
+        """The blob store (compressed copies, thumbnails, crops, models)."""
+        return self.workspace.store
+
+    @property
     def client(self) -> Any | None:
         """The Dask client (started on first use; None with ``dask_scheduler='sync'``)."""
-        if self._client is None and self.settings.dask_scheduler != "sync":
-            from traptagger_lab.compute import make_client
-
-            self._client = make_client(self.settings)
-            self._owns_client = True
-        return self._client
+        return self.workspace.client
 
     def close(self) -> None:
         """Stop a cluster this lab started and release database connections."""
-        if self._owns_client and self._client is not None:
-            cluster = getattr(self._client, "cluster", None)
-            self._client.close()
-            if cluster is not None:
-                cluster.close()
-            self._client = None
-        self.engine.dispose()
+        self.workspace.close()
 
     def recover(self) -> Recovery:
         """Close the runs whose process ended without closing them (marked ``interrupted``)
@@ -177,7 +186,7 @@ class Lab:
                 "shared_surveys": [],
             }
         )
-        return Lab(settings, client=self._client)
+        return Lab(settings, client=self.workspace.started_client)
 
     def results(
         self, task: Any, min_delta_minutes: float = 60, exclude: Any = (), **filters: Any
@@ -220,17 +229,8 @@ class Lab:
         Raises:
             NotFoundError: if there is no such survey.
         """
-        if isinstance(ref, Survey):
-            return ref
         with self.sessions() as session:
-            query = select(Survey).where(
-                Survey.id == ref if isinstance(ref, int) else Survey.name == ref
-            )
-            found = session.scalar(query)
-            if found is None:
-                names = list(session.scalars(select(Survey.name).order_by(Survey.name)))
-                raise NotFoundError(f"no survey {ref!r}; surveys: {names or 'none yet'}")
-            return found
+            return find_survey(session, ref)
 
     def create_survey(self, name: str, description: str = "", **fields: Any) -> Survey:
         """Create a survey (or return the existing one of that name, also when another
@@ -482,13 +482,7 @@ class Lab:
         """Store one of the survey's settings (None removes it)."""
         row = self.survey(survey)
         with transaction(self.sessions) as session:
-            stored = session.get(Survey, row.id)
-            assert stored is not None
-            settings = dict(stored.settings or {})
-            settings.pop(key, None)
-            if value is not None:
-                settings[key] = value
-            stored.settings = settings
+            set_setting(session, row.id, key, value)
 
     def set_description(self, survey: SurveyRef, description: str) -> None:
         """Replace the survey's description (shown with the survey: where its data came from)."""
@@ -586,23 +580,10 @@ class Lab:
 
     def _detector_name(self, survey_id: int, wanted: str) -> str:
         """The model name as stored for this survey (a .pt stem is stored as given)."""
-        from sqlalchemy import func
-
-        from traptagger_lab.db.models import DetectionPass
+        from traptagger_lab.detect.exchange import stored_model_name
 
         with self.sessions() as session:
-            names = session.execute(
-                select(DetectionPass.model, func.count())
-                .join(Image, Image.id == DetectionPass.image_id)
-                .where(Image.survey_id == survey_id)
-                .group_by(DetectionPass.model)
-            ).all()
-        stored = {name.upper(): name for name, _ in names}
-        if wanted.upper() in stored:
-            return stored[wanted.upper()]
-        if len(names) == 1:
-            return str(names[0][0])
-        return wanted
+            return stored_model_name(session, survey_id, wanted)
 
     # -- sequences and time ------------------------------------------------------
 
@@ -629,27 +610,8 @@ class Lab:
             NotFoundError: if no camera (or more than one) matches.
         """
         row = self.survey(survey)
-        site_name, _, camera_name = camera.rpartition("/")
         with self.sessions() as session:
-            query = (
-                select(Camera, Site.name)
-                .join(Site, Site.id == Camera.site_id)
-                .where(Site.survey_id == row.id, Camera.name == camera_name)
-            )
-            if site_name:
-                query = query.where(Site.name == site_name)
-            found = session.execute(query).all()
-            if len(found) == 1:
-                return found[0][0]
-            everything = session.execute(
-                select(Site.name, Camera.name)
-                .join(Camera, Camera.site_id == Site.id)
-                .where(Site.survey_id == row.id)
-                .order_by(Site.name, Camera.name)
-            ).all()
-        options = [f"{s}/{c}" for s, c in everything]
-        problem = "is ambiguous" if found else "does not exist"
-        raise NotFoundError(f"camera {camera!r} {problem} in {row.name!r}; cameras: {options}")
+            return find_camera(session, row, camera)
 
     def set_clock_offset(self, survey: SurveyRef, camera: str, seconds: float) -> int:
         """Set a camera's clock offset; re-clusters the survey if it was clustered.
@@ -740,28 +702,9 @@ class Lab:
 
     def sites(self, survey: SurveyRef) -> pd.DataFrame:
         """Sites with coordinates and camera/image counts."""
-        from sqlalchemy import func
-
         row = self.survey(survey)
         with self.sessions() as session:
-            query = (
-                select(
-                    Site.name.label("site"),
-                    Site.latitude,
-                    Site.longitude,
-                    Site.altitude,
-                    func.count(func.distinct(Camera.id)).label("cameras"),
-                    func.count(Image.id).label("images"),
-                    func.min(Image.corrected_timestamp).label("first"),
-                    func.max(Image.corrected_timestamp).label("last"),
-                )
-                .join(Camera, Camera.site_id == Site.id, isouter=True)
-                .join(Image, Image.camera_id == Camera.id, isouter=True)
-                .where(Site.survey_id == row.id)
-                .group_by(Site.id, Site.name, Site.latitude, Site.longitude, Site.altitude)
-                .order_by(Site.name)
-            )
-            return pd.DataFrame(session.execute(query).mappings().all())
+            return sites_frame(session, row.id)
 
     # -- tables ----------------------------------------------------------------
 

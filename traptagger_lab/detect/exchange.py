@@ -141,3 +141,23 @@ def md_to_survey(
         report.detections += write_results(session, list(part), source, None)
     report.images = len(results)
     return report
+
+
+def stored_model_name(session: Session, survey_id: int, wanted: str) -> str:
+    """The detector's name as the survey's detection passes store it (``MDV5A`` may be stored
+    as ``md_v5a.0.0.pt``'s stem): the case-insensitive match, the only model when there is
+    one, else ``wanted`` as given."""
+    from sqlalchemy import func
+
+    names = session.execute(
+        select(DetectionPass.model, func.count())
+        .join(Image, Image.id == DetectionPass.image_id)
+        .where(Image.survey_id == survey_id)
+        .group_by(DetectionPass.model)
+    ).all()
+    stored = {name.upper(): name for name, _ in names}
+    if wanted.upper() in stored:
+        return str(stored[wanted.upper()])
+    if len(names) == 1:
+        return str(names[0][0])
+    return wanted
