@@ -59,8 +59,8 @@ class Lab:
         from traptagger_lab.annotate.api import Annotate, Tasks
         from traptagger_lab.training.api import Training
 
-        self.tasks = Tasks(self)
-        self.annotate = Annotate(self)
+        self.tasks = Tasks(self.workspace)
+        self.annotate = Annotate(self.workspace)
         self.training = Training(self)
 
     # -- lifecycle -------------------------------------------------------------

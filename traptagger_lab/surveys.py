@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from traptagger_lab.db.models import Camera, Image, Site, Survey
 from traptagger_lab.errors import NotFoundError
+from traptagger_lab.workspace import Workspace
 
 #: How callers name a survey: its name, its id, or the row itself.
 SurveyRef = str | int | Survey
@@ -94,3 +95,9 @@ def set_setting(session: Session, survey_id: int, key: str, value: Any) -> None:
     if value is not None:
         settings[key] = value
     stored.settings = settings
+
+
+def get_survey(workspace: Workspace, ref: SurveyRef) -> Survey:
+    """A survey by name, id or object, read in a session of its own (see :func:`find_survey`)."""
+    with workspace.sessions() as session:
+        return find_survey(session, ref)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import select
 
 from traptagger_lab.annotate import jobs
 from traptagger_lab.annotate.labels import LabelDef, LabelSpec, from_csv, to_csv
 from traptagger_lab.annotate.sightings import DrawnBox, save_boxes
-from traptagger_lab.annotate.tasks import create_task, stored_labels
+from traptagger_lab.annotate.tasks import TaskRef, create_task, find_task, stored_labels
 from traptagger_lab.annotate.views import (
     Photo,
     TaskChoice,
@@ -27,19 +26,19 @@ from traptagger_lab.annotate.views import (
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Task
 from traptagger_lab.errors import ConfigurationError, NotFoundError
+from traptagger_lab.surveys import SurveyRef, find_survey, get_survey
 
 if TYPE_CHECKING:
     from traptagger_lab.annotate.stats import Pace
-    from traptagger_lab.lab import Lab, SurveyRef
+    from traptagger_lab.workspace import Workspace
 
-TaskRef = Task | int | str
 
 
 class Tasks:
     """Create and look up annotation tasks (``lab.tasks``)."""
 
-    def __init__(self, lab: Lab) -> None:
-        self._lab = lab
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
 
     def create(
         self,
@@ -62,7 +61,7 @@ class Tasks:
             refine: ``(task, label)`` for a ``sublabel`` task: the clusters given ``label``
                 in ``task`` (e.g. ``(species_task, "Antelope")``).
         """
-        row = self._lab.survey(survey)
+        row = get_survey(self._workspace, survey)
         tree: LabelSpec
         if isinstance(labels, str | Path) and Path(labels).suffix.lower() == ".csv":
             defs = from_csv(Path(labels).read_text(), str(labels))
@@ -73,7 +72,7 @@ class Tasks:
         else:
             tree = labels
         source = (self.get(refine[0], row).id, refine[1]) if refine else None
-        with transaction(self._lab.sessions) as session:
+        with transaction(self._workspace.sessions) as session:
             return create_task(
                 session,
                 row.id,
@@ -108,8 +107,8 @@ class Tasks:
         self, kinds: Collection[str] | None = None, survey: SurveyRef | None = None
     ) -> builtins.list[TaskChoice]:
         """Tasks as pickers list them (of the given kinds, of one survey), with progress."""
-        survey_id = self._lab.survey(survey).id if survey is not None else None
-        with self._lab.sessions() as session:
+        survey_id = get_survey(self._workspace, survey).id if survey is not None else None
+        with self._workspace.sessions() as session:
             return task_choices(session, kinds, survey_id)
 
     def opinions(self, task: TaskRef, cluster_id: int) -> str:
@@ -117,29 +116,19 @@ class Tasks:
         from traptagger_lab.annotate.consensus import opinions
 
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return opinions(session, target.id, cluster_id)
 
     def get(self, task: TaskRef, survey: SurveyRef | None = None) -> Task:
         """A task by object, id, or name (within ``survey`` when several surveys use the name)."""
-        if isinstance(task, Task):
-            return task
-        with self._lab.sessions() as session:
-            query = select(Task).where(
-                Task.id == task if isinstance(task, int) else Task.name == task
-            )
-            if survey is not None and not isinstance(task, int):
-                query = query.where(Task.survey_id == self._lab.survey(survey).id)
-            found = session.scalars(query).all()
-        if len(found) != 1:
-            problem = "is ambiguous: name the survey" if found else "does not exist"
-            raise NotFoundError(f"task {task!r} {problem}")
-        return found[0]
+        with self._workspace.sessions() as session:
+            survey_id = find_survey(session, survey).id if survey is not None else None
+            return find_task(session, task, survey_id)
 
     def label_defs(self, task: TaskRef) -> builtins.list[LabelDef]:
         """The task's labels, parents first, as stored."""
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return stored_labels(session, target.id)
 
     def labels(self, task: TaskRef) -> pd.DataFrame:
@@ -158,7 +147,7 @@ class Tasks:
         from traptagger_lab.annotate.consensus import disagreements
 
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return disagreements(session, target.id)
 
     def review_disagreements(self, task: TaskRef, name: str | None = None) -> Task:
@@ -166,7 +155,7 @@ class Tasks:
         from traptagger_lab.annotate.consensus import create_review
 
         target = self.get(task)
-        with transaction(self._lab.sessions) as session:
+        with transaction(self._workspace.sessions) as session:
             return create_review(session, target, name)
 
     def final_labels(self, task: TaskRef, within: Any = None) -> pd.DataFrame:
@@ -175,7 +164,7 @@ class Tasks:
         from traptagger_lab.annotate.consensus import final_labels
 
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return final_labels(session, target.id, within)
 
     def annotator_stats(self, task: TaskRef) -> pd.DataFrame:
@@ -183,22 +172,22 @@ class Tasks:
         from traptagger_lab.annotate.stats import annotator_stats
 
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return annotator_stats(session, target.id)
 
     def outages(self, survey: SurveyRef) -> pd.DataFrame:
         """Camera outages (from "Knocked down" labels) of a survey."""
         from traptagger_lab.annotate.outages import outages_frame
 
-        row = self._lab.survey(survey)
-        with self._lab.sessions() as session:
+        row = get_survey(self._workspace, survey)
+        with self._workspace.sessions() as session:
             return outages_frame(session, row.id)
 
     def end_outage(self, outage_id: int, end: dt.datetime) -> None:
         """Say when a knocked-down camera was put right again."""
         from traptagger_lab.annotate.outages import set_outage_end
 
-        with transaction(self._lab.sessions) as session:
+        with transaction(self._workspace.sessions) as session:
             set_outage_end(session, outage_id, end)
 
     def pace(self, task: TaskRef, annotator: str) -> Pace:
@@ -206,13 +195,13 @@ class Tasks:
         from traptagger_lab.annotate.stats import pace
 
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return pace(session, target.id, annotator)
 
     def progress(self, task: TaskRef) -> dict[str, int]:
         """Clusters done, in progress and remaining."""
         target = self.get(task)
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return jobs.progress(session, target.id)
 
 
@@ -236,8 +225,12 @@ class Annotate:
     job is refused (:class:`~traptagger_lab.errors.AccessError`).
     """
 
-    def __init__(self, lab: Lab) -> None:
-        self._lab = lab
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+
+    def _task(self, task: TaskRef) -> Task:
+        with self._workspace.sessions() as session:
+            return find_task(session, task)
 
     def next_job(
         self, task: TaskRef, annotator: str, size: int = 10, lease_minutes: float = 30
@@ -246,10 +239,10 @@ class Annotate:
         to 24 hours); None when no work is left for them."""
         if not math.isfinite(lease_minutes):
             raise ConfigurationError(f"a lease of {lease_minutes} minutes is not a duration")
-        target = self._lab.tasks.get(task)
+        target = self._task(task)
         minutes = min(max(lease_minutes, -1.0), 10.0**6)  # out of range stays out, and fits
         return jobs.next_job(
-            self._lab.sessions, target.id, annotator, size, dt.timedelta(minutes=minutes)
+            self._workspace.sessions, target.id, annotator, size, dt.timedelta(minutes=minutes)
         )
 
     def submit(
@@ -265,7 +258,7 @@ class Annotate:
         """Record labels (and tags, a note, counts per label) for one cluster of a job."""
         job_id, who = _job_and_annotator(job, annotator)
         return jobs.submit(
-            self._lab.sessions, job_id, cluster_id, labels, tags, note, counts, annotator=who
+            self._workspace.sessions, job_id, cluster_id, labels, tags, note, counts, annotator=who
         )
 
     def undo(
@@ -273,27 +266,27 @@ class Annotate:
     ) -> list[int]:
         """Take back the last submission for a cluster; the one before (if any) is active again."""
         job_id, who = _job_and_annotator(job, annotator)
-        return jobs.undo(self._lab.sessions, job_id, cluster_id, annotator=who)
+        return jobs.undo(self._workspace.sessions, job_id, cluster_id, annotator=who)
 
     def release(self, job: jobs.JobLease | int, annotator: str | None = None) -> int:
         """Give back the job's clusters that were not annotated."""
         job_id, who = _job_and_annotator(job, annotator)
-        return jobs.release(self._lab.sessions, job_id, annotator=who)
+        return jobs.release(self._workspace.sessions, job_id, annotator=who)
 
     def photos(self, task: TaskRef, cluster_id: int) -> list[Photo]:
         """A sequence's photos in time order, with the boxes the annotator should see."""
-        target = self._lab.tasks.get(task)
-        with self._lab.sessions() as session:
+        target = self._task(task)
+        with self._workspace.sessions() as session:
             return sequence_photos(session, target.survey_id, cluster_id)
 
     def has_worked(self, annotator: str) -> bool:
         """Whether the annotator ever had a job (else the app shows its tutorial first)."""
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return has_worked(session, annotator)
 
     def suggestion(self, cluster_id: int) -> tuple[str, str] | None:
         """The AI's latest label for a sequence and why (AI-check tasks show it)."""
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             return ai_suggestion(session, cluster_id)
 
     def save_boxes(
@@ -306,8 +299,8 @@ class Annotate:
     ) -> dict[str, int]:
         """A sighting task's boxes for one photo, in place of the boxes shown
         (``replaces``); returns the animals counted per species."""
-        target = self._lab.tasks.get(task)
-        with transaction(self._lab.sessions) as session:
+        target = self._task(task)
+        with transaction(self._workspace.sessions) as session:
             return save_boxes(session, target.id, image_id, boxes, annotator, replaces)
 
 

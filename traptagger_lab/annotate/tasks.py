@@ -19,7 +19,7 @@ from traptagger_lab.db.models import (
     Task,
     TaskItem,
 )
-from traptagger_lab.errors import ConfigurationError
+from traptagger_lab.errors import ConfigurationError, NotFoundError
 
 KINDS = ("species", "ai_check", "sighting", "empty_review", "sublabel", "review")
 
@@ -176,3 +176,26 @@ def create_task(
     for part in chunks(items, 1000):
         session.execute(insert(TaskItem), list(part))
     return task
+
+
+#: How callers name a task: its name, its id, or the row itself.
+TaskRef = Task | int | str
+
+
+def find_task(session: Session, ref: TaskRef, survey_id: int | None = None) -> Task:
+    """A task by object, id, or name (within the survey ``survey_id`` when given: several
+    surveys may use one name).
+
+    Raises:
+        NotFoundError: when no task, or more than one, has that name.
+    """
+    if isinstance(ref, Task):
+        return ref
+    query = select(Task).where(Task.id == ref if isinstance(ref, int) else Task.name == ref)
+    if survey_id is not None and not isinstance(ref, int):
+        query = query.where(Task.survey_id == survey_id)
+    found = session.scalars(query).all()
+    if len(found) != 1:
+        problem = "is ambiguous: name the survey" if found else "does not exist"
+        raise NotFoundError(f"task {ref!r} {problem}")
+    return found[0]
