@@ -38,7 +38,8 @@ def _annotator(url: str, workspace: str, number: int, think_s: float, start: Any
         task = lab.tasks.get("crowd", "Load")
         start.wait()
         began = time.time()
-        log = work_until_done(lab, task, f"annotator-{number:02d}", 10, ["Nothing"], think_s)
+        name = f"annotator-{number:02d}"
+        log = work_until_done(lab.workspace, task, name, 10, ["Nothing"], think_s)
         return log, began, time.time()
 
 
@@ -85,7 +86,7 @@ def run(server: str, annotators: int, clusters: int, processes: bool, think_s: f
                 )
             else:
                 began = time.perf_counter()
-                logs = crowd(lab, task, annotators, size=10, think_s=think_s)
+                logs = crowd(lab.workspace, task, annotators, size=10, think_s=think_s)
                 seconds = time.perf_counter() - began
     finally:
         with admin.connect() as connection:

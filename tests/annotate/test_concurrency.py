@@ -29,7 +29,7 @@ def test_fifty_annotators_work_a_task_to_the_end(
     clusters = CLUSTERS if copies == 1 else CLUSTERS // 5
     task = lab.tasks.create("Load", "crowd", labels=["Impala"], annotations_per_cluster=copies)
 
-    logs = crowd(lab, task, ANNOTATORS, size=10)
+    logs = crowd(lab.workspace, task, ANNOTATORS, size=10)
 
     per_cluster = Counter(c for log in logs for c in log.clusters)
     assert len(per_cluster) == clusters

@@ -7,12 +7,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from traptagger_lab.annotate.tasks import TaskRef
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
     Annotation,
@@ -26,6 +27,9 @@ from traptagger_lab.db.models import (
     Task,
     TaskItem,
 )
+
+if TYPE_CHECKING:
+    from traptagger_lab.workspace import Workspace
 
 
 def synthetic_clusters(session: Session, survey_name: str, clusters: int, sites: int = 20) -> int:
@@ -69,16 +73,24 @@ class AnnotatorLog:
 
 
 def work_until_done(
-    lab: Any, task: Any, name: str, size: int, labels: Sequence[str], think_s: float = 0.0
+    workspace: Workspace,
+    task: TaskRef,
+    name: str,
+    size: int,
+    labels: Sequence[str],
+    think_s: float = 0.0,
 ) -> AnnotatorLog:
     """Take jobs and label every cluster until the task has no work left.
 
     ``think_s`` is how long the annotator looks at each cluster before submitting.
     """
+    from traptagger_lab.annotate.api import Annotate
+
+    annotate = Annotate(workspace)
     log = AnnotatorLog(name)
     while True:
         began = time.perf_counter()
-        job = lab.annotate.next_job(task, name, size=size)
+        job = annotate.next_job(task, name, size=size)
         log.next_job_s.append(time.perf_counter() - began)
         if job is None:
             return log
@@ -86,14 +98,14 @@ def work_until_done(
             if think_s:
                 time.sleep(think_s)
             began = time.perf_counter()
-            lab.annotate.submit(job, cluster, labels=list(labels))
+            annotate.submit(job, cluster, labels=list(labels))
             log.submit_s.append(time.perf_counter() - began)
             log.clusters.append(cluster)
 
 
 def crowd(
-    lab: Any,
-    task: Any,
+    workspace: Workspace,
+    task: TaskRef,
     annotators: int,
     size: int = 10,
     labels: Sequence[str] = ("Nothing",),
@@ -102,7 +114,9 @@ def crowd(
     """``annotators`` threads working the task to the end at once."""
     with ThreadPoolExecutor(max_workers=annotators) as pool:
         futures = [
-            pool.submit(work_until_done, lab, task, f"annotator-{i:02d}", size, labels, think_s)
+            pool.submit(
+                work_until_done, workspace, task, f"annotator-{i:02d}", size, labels, think_s
+            )
             for i in range(annotators)
         ]
         return [f.result() for f in futures]
