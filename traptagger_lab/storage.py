@@ -21,9 +21,10 @@ from traptagger_lab.errors import ConfigurationError
 
 def _fs(url: str, options: dict[str, Any]) -> tuple[fsspec.AbstractFileSystem, str]:
     try:
-        return url_to_fs(url, **options)
+        found: tuple[fsspec.AbstractFileSystem, str] = url_to_fs(url, **options)
     except (ImportError, ValueError) as exc:
         raise ConfigurationError(f"cannot open storage {url!r}: {exc}") from exc
+    return found
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from traitlets.config import LoggingConfigurable
 
 from traptagger_hub.accounts import account_names, lock_store
 from traptagger_hub.identities import canonical_username
-from traptagger_hub.orgs import Registry, Role
+from traptagger_hub.orgs import Registry
+from traptagger_hub.registry_tables import Role
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.widgets import VOILA_ARGS, voila_environment

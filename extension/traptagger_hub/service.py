@@ -32,6 +32,7 @@ from typing import Any
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
+from tornado.escape import url_escape
 from tornado.httputil import HTTPServerRequest
 
 from traptagger_hub import pages
@@ -166,9 +167,10 @@ class _Page(web.RequestHandler):
 
     @property
     def links(self) -> pages.Links:
-        return dataclasses.replace(
+        links: pages.Links = dataclasses.replace(
             self.settings["links"], origin=f"{self.request.protocol}://{self.request.host}"
         )
+        return links
 
     def show(self, status: int, html: str) -> None:
         self.set_status(status)
@@ -208,7 +210,7 @@ class _Signed(HubOAuthenticated, _Page):
 
 
 def _query(arguments: dict[str, str]) -> str:
-    return "&".join(f"{k}={web.escape.url_escape(v)}" for k, v in arguments.items())
+    return "&".join(f"{k}={url_escape(v)}" for k, v in arguments.items())
 
 
 class HomeHandler(_Signed):

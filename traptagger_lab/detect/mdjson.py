@@ -27,7 +27,7 @@ CONF_DIGITS = 3
 
 def truncate(value: float, digits: int) -> float:
     """Drop decimals beyond ``digits`` (megadetector truncates rather than rounds)."""
-    scale = 10**digits
+    scale = 10.0**digits
     return math.floor(value * scale) / scale
 
 
