@@ -6,6 +6,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from traptagger_lab.widgets.markup import render
+
 
 def task_choices(lab: Any) -> list[tuple[str, int]]:
     """(label, task id) for every task with work left, with its progress in the label."""
@@ -17,11 +19,9 @@ def annotation_app(lab: Any, annotator: str, job_size: int = 10) -> widgets.VBox
     from traptagger_lab.widgets.tagger import ClusterTagger
 
     choices = task_choices(lab)
-    heading = widgets.HTML(
-        f"<h2>TrapTagger Lab annotation</h2><p>Signed in as <b>{annotator}</b></p>"
-    )
+    heading = widgets.HTML(render("app_heading", annotator=annotator))
     if not choices:
-        return widgets.VBox([heading, widgets.HTML("<p>No task has work left. Thank you!</p>")])
+        return widgets.VBox([heading, widgets.HTML(render("no_work"))])
     picker = widgets.Dropdown(options=choices, description="Task", layout={"width": "600px"})
     start = widgets.Button(description="Start annotating", button_style="primary")
     app = widgets.VBox([heading, widgets.HBox([picker, start])])

@@ -17,6 +17,7 @@ from PIL import Image
 
 from traptagger_lab.annotate.sightings import DrawnBox
 from traptagger_lab.annotate.views import Photo
+from traptagger_lab.widgets.markup import render
 
 
 class SightingEditor(widgets.VBox):
@@ -51,7 +52,7 @@ class SightingEditor(widgets.VBox):
 
     def _load(self) -> None:
         if self.index >= len(self.photos):
-            self.title.value = f"<b>Cluster done</b>: counts {self.counts}"
+            self.title.value = render("cluster_done", counts=self.counts)
             if self.on_done is not None:
                 self.on_done(self.counts)
             return
@@ -133,11 +134,13 @@ class SightingJobs(widgets.VBox):
 
     def _show(self) -> None:
         if self.job is None:
-            self.heading.value = "<h3>All done: no more sequences to count. Thank you!</h3>"
+            self.heading.value = render("all_done", what="no more sequences to count")
             self.children = [self.heading]
             return
         cluster = self.job.clusters[self.position]
-        self.heading.value = f"<b>Sequence {self.position + 1} of {len(self.job.clusters)}</b>"
+        self.heading.value = render(
+            "sequence_title", position=self.position + 1, total=len(self.job.clusters), where=""
+        )
         editor = SightingEditor(self.lab, self.task, self.annotator, cluster, self._submit)
         self.children = [self.heading, editor]
 

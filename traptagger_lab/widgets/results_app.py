@@ -17,6 +17,7 @@ from IPython.display import display
 from traptagger_lab.errors import TrapTaggerError
 from traptagger_lab.exports.destinations import DestinationExistsError
 from traptagger_lab.exports.exporting import FORMATS
+from traptagger_lab.widgets.markup import render
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,13 @@ def site_map(summary: pd.DataFrame, measure: str = "rai", basemap: str | None = 
             fill_opacity=0.6,
         )
         marker.popup = widgets.HTML(
-            f"<b>{station}</b><br>{measure}: {float(row[measure] or 0):.2f}<br>"
-            f"trap days: {float(row['trap_days']):.1f}"
+            render(
+                "station_popup",
+                station=station,
+                measure=measure,
+                value=f"{float(row[measure] or 0):.2f}",
+                trap_days=f"{float(row['trap_days']):.1f}",
+            )
         )
         chart.add(marker)
     return chart
@@ -176,12 +182,12 @@ class ResultsDashboard:
             tabs.set_title(index, name)
         self.widget = widgets.VBox(
             [
-                widgets.HTML("<h2>Results</h2>"),
+                widgets.HTML(render("heading", level=2, text="Results")),
                 widgets.HBox([self.task, self.minutes]),
                 widgets.HBox([self.species, self.sites, widgets.VBox([self.start, self.end])]),
                 widgets.HBox([self.update, self.status]),
                 tabs,
-                widgets.HTML("<h3>Export</h3>"),
+                widgets.HTML(render("heading", level=3, text="Export")),
                 widgets.HBox(
                     [
                         self.export_format,
@@ -265,9 +271,7 @@ class ResultsDashboard:
         self.export_status.value = html.escape(f"Wrote {len(done.files)} file(s) to {target}")
 
     def _export_failed(self, reason: str) -> None:
-        self.export_status.value = (
-            f"<span style='color:#b00'>Export failed: {html.escape(reason)}</span>"
-        )
+        self.export_status.value = render("failed", what="Export", reason=reason)
 
 
 def results_dashboard(lab: Any, export_dir: str = "exports") -> widgets.VBox:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
+from traptagger_lab.widgets.markup import render
+
 
 class StaticGroupReview(widgets.VBox):
     """Steps through a survey's unreviewed static groups.
@@ -84,15 +86,14 @@ class StaticGroupReview(widgets.VBox):
 
     def _show(self) -> None:
         if self.current is None:
-            self.title.value = f"<b>All static groups reviewed</b> ({self.reviewed} this session)"
+            self.title.value = render("static_done", reviewed=self.reviewed)
             self.grid.children = ()
             for button in (self.static_button, self.real_button, self.skip_button):
                 button.disabled = True
             return
         pictures = self.crops(self.current)
-        self.title.value = (
-            f"<b>Group {self.current}</b>: the same box in {len(pictures)}+ photos; "
-            f"{len(self.pending)} group(s) to review"
+        self.title.value = render(
+            "static_group", group=self.current, photos=len(pictures), left=len(self.pending)
         )
         self.grid.children = tuple(
             widgets.Image(value=p, format="jpeg", width=160, height=160) for p in pictures

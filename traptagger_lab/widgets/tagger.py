@@ -23,18 +23,9 @@ from PIL import Image, ImageDraw
 
 from traptagger_lab.annotate.stats import Pace
 from traptagger_lab.errors import ConfigurationError, StaleWorkError
+from traptagger_lab.widgets.markup import Markup, join, render
 
-TUTORIAL = (
-    "<div style='border:1px solid #ccc;padding:8px;background:#f7f7f7'>"
-    "<b>How to annotate</b><ul>"
-    "<li>Look through the photos of the sequence (arrow keys), then press the key of the "
-    "species you see. Boxes show what the AI found; it can be wrong.</li>"
-    "<li>Nothing there? Press the key of <i>Nothing</i>. "
-    "Camera fell over? <i>Knocked down</i>.</li>"
-    "<li>Several species: tick <i>several species</i>, press their keys, then Enter.</li>"
-    "<li><b>u</b> goes back one sequence, <b>n</b> skips it. Tags (juvenile...) are toggles.</li>"
-    "</ul></div>"
-)
+TUTORIAL = render("tutorial")
 
 
 class ClusterTagger(widgets.VBox):
@@ -243,7 +234,7 @@ class ClusterTagger(widgets.VBox):
     def _show(self) -> None:
         cluster = self.cluster
         if cluster is None:
-            self.title.value = "<h3>All done: this task has no more work for you. Thank you!</h3>"
+            self.title.value = render("all_done", what="this task has no more work for you")
             self.picture.value = b""
             self.strip.value = ""
             self._show_status(f"{self.submitted} sequences labelled in this session")
@@ -252,26 +243,26 @@ class ClusterTagger(widgets.VBox):
         photos = self._rendered[cluster].result()
         self.photo = min(self.photo, max(0, len(photos) - 1))
         self.picture.value = photos[self.photo] if photos else b""
-        self.title.value = (
-            f"<b>Sequence {self.position + 1} of {len(self.job.clusters)}</b> in this job "
-            f"(cluster {cluster})"
+        self.title.value = render(
+            "sequence_title",
+            position=self.position + 1,
+            total=len(self.job.clusters),
+            where=f" in this job (cluster {cluster})",
         )
-        self.strip.value = " ".join(
-            f"<b>[{i + 1}]</b>" if i == self.photo else f"[{i + 1}]" for i in range(len(photos))
-        )
-        counts = self._pace_line()
+        kinds = ["photo_strip_item"] * len(photos)
+        if photos:
+            kinds[self.photo] = "photo_strip_current"
+        self.strip.value = join([render(kind, number=i + 1) for i, kind in enumerate(kinds)])
+        counts: str | Markup = self._pace_line()
         suggestion = self._suggestion(cluster) if self.ai_check else None
         if self.task.kind == "empty_review" and "Nothing" in self.species:
             suggestion = ("Nothing", "the AI found no animal")
         if self.task.kind == "review":
-            counts = f"<b>annotators said</b> {self._opinions(cluster)}. {counts}"
+            counts = render("opinions", opinions=self._opinions(cluster), rest=counts)
         if suggestion is not None:
             label, reason = suggestion
             self.selected = [label]
-            counts = (
-                f"<b>AI suggests {label}</b> ({reason}): Enter confirms, "
-                f"a species key corrects. {counts}"
-            )
+            counts = render("suggestion", label=label, reason=reason, rest=counts)
         self._show_status(counts)
 
     def _pace_line(self) -> str:
@@ -309,7 +300,7 @@ class ClusterTagger(widgets.VBox):
         return (label, reason) if label else None
 
     def _show_status(self, text: str) -> None:
-        self.status.value = f"<span style='color:#555'>{text}</span>"
+        self.status.value = render("status", text=text)
 
     def close(self) -> None:
         """Give back unfinished work and stop the background renderer (once; ipywidgets
