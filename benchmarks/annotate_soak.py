@@ -105,8 +105,13 @@ def _submit(lab: Any, person: Person, job: Any, cluster: int) -> None:
 
 def _work(lab: Any, task: Any, person: Person, deadline: float, think_s: float, calm: bool) -> None:
     """One tab until the deadline or until no work is left for it."""
+    from traptagger_lab.db.models import utcnow
+
     rng = random.Random(person.name + str(id(person)))
     while time.monotonic() < deadline:
+        for old in [j for j in person.abandoned if j.expires_at < utcnow()]:
+            person.abandoned.remove(old)  # back after the lease ran out: a late answer
+            _submit(lab, person, old, old.clusters[-1])
         began = time.perf_counter()
         try:
             job = lab.annotate.next_job(task, person.name, size=10, lease_minutes=LEASE_MINUTES)
@@ -118,8 +123,6 @@ def _work(lab: Any, task: Any, person: Person, deadline: float, think_s: float, 
         if job is None:
             if _open_left(lab, task.id, person.name) and not calm:
                 person.false_none += 1  # re-checked below: others may have freed some since
-            for old in person.abandoned:  # come back to a job left behind, then stop
-                _submit(lab, person, old, old.clusters[-1])
             return
         person.jobs += 1
         for cluster in job.clusters:
