@@ -101,3 +101,8 @@ def get_survey(workspace: Workspace, ref: SurveyRef) -> Survey:
     """A survey by name, id or object, read in a session of its own (see :func:`find_survey`)."""
     with workspace.sessions() as session:
         return find_survey(session, ref)
+
+
+def survey_names(session: Session) -> list[str]:
+    """Every survey's name, in name order."""
+    return list(session.scalars(select(Survey.name).order_by(Survey.name)))

@@ -22,23 +22,23 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 
+from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.storage import BlobStore
+from traptagger_lab.surveys import SurveyRef, find_survey, set_setting, survey_names
 from traptagger_lab.training.crops import DetectFirst, protocol
 from traptagger_lab.training.dataset import TrainingSet, build, open_set
 from traptagger_lab.training.evaluate import Evaluation
 from traptagger_lab.training.labels import LabelSpec, read_spec
 from traptagger_lab.training.sources import Example, Problem, from_coco, from_csv, from_task
 from traptagger_lab.training.train import TrainConfig, fit
-
-if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab, SurveyRef
+from traptagger_lab.workspace import Workspace
 
 #: What a registered classifier folder holds (the classification stage needs the first three).
 CLASSIFIER_FILES = ("classifier.pt", "label_index.json", "classifier.json", "model_card.json")
@@ -106,13 +106,13 @@ class TrainedClassifier:
 
 
 class Training:
-    """Classifier training verbs (``lab.training``)."""
+    """Classifier training verbs (``lab.training``) over one workspace."""
 
-    def __init__(self, lab: Lab) -> None:
-        self._lab = lab
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
 
     def _folder(self, prefix: str, name: str) -> BlobStore:
-        store = self._lab.store
+        store = self._workspace.store
         return BlobStore(store.url_of(f"{prefix}/{_name(name)}"), store.options)
 
     # -- data ------------------------------------------------------------------
@@ -165,7 +165,7 @@ class Training:
         to_detect: list[Example] = []
         sources: list[str] = []
         for task in tasks:
-            found, bad, boxless = from_task(self._lab, task)
+            found, bad, boxless = from_task(self._workspace, task)
             examples += found
             problems += bad
             to_detect += boxless
@@ -178,17 +178,17 @@ class Training:
                 problems += bad
                 sources.append(str(path))
         urls = {e.root or e.image for e in (*examples, *to_detect)}
-        options = {protocol(u): self._lab.settings.fsspec_options(u) for u in urls}
+        options = {protocol(u): self._workspace.settings.fsspec_options(u) for u in urls}
         return build(
             self._folder("training", name),
-            self._lab.store,
+            self._workspace.store,
             options,
             examples,
             problems,
             to_detect,
             spec,
             lambda: self._detector(detector, detection_threshold, device),
-            client if client is not None else self._lab.client,
+            client if client is not None else self._workspace.client,
             size=size,
             pad=pad,
             fractions=split,
@@ -204,8 +204,8 @@ class Training:
             return None
         from traptagger_lab.detect.registry import resolve
 
-        chosen = self._lab.settings.detector if model == "default" else model
-        spec = resolve(chosen, self._lab.settings.model_dir)
+        chosen = self._workspace.settings.detector if model == "default" else model
+        spec = resolve(chosen, self._workspace.settings.model_dir)
         return DetectFirst(spec, spec.typical if threshold is None else threshold, device)
 
     def labelled(self, task: Any) -> int:
@@ -216,19 +216,19 @@ class Training:
         from traptagger_lab.results.observations import cluster_labels
 
         try:
-            target = task_for(self._lab, task)
+            target = task_for(self._workspace, task)
         except NotFoundError:
-            if isinstance(task, str) and task in set(self._lab.surveys["name"]):
+            if isinstance(task, str) and task in set(self._survey_names()):
                 return 0
             raise
         builtin = {b.lower() for b in BUILTIN}
-        settled = cluster_labels(self._lab, target)
+        settled = cluster_labels(self._workspace, target)
         return sum(1 for found in settled.values() if {f.lower() for f in found} - builtin)
 
     def open(self, name: str) -> TrainingSet:
         """A training set built earlier (by name, or a folder URL)."""
         if "/" in name or "://" in name:
-            return open_set(BlobStore(name, self._lab.settings.fsspec_options(name)))
+            return open_set(BlobStore(name, self._workspace.settings.fsspec_options(name)))
         return open_set(self._folder("training", name))
 
     # -- training --------------------------------------------------------------
@@ -269,7 +269,7 @@ class Training:
         if on == "local":
             card = fit(dataset.store, out, config, name, device, resume, report)
         elif on == "cluster":
-            cluster = client if client is not None else self._lab.client
+            cluster = client if client is not None else self._workspace.client
             if cluster is None:
                 raise ConfigurationError(
                     "on='cluster' needs a Dask cluster (not the sync scheduler)"
@@ -324,10 +324,14 @@ class Training:
                 meta["name"] = target
                 data = json.dumps(meta, indent=1).encode()
             folder.put(file, data)
-        chosen = self._lab.surveys["name"].tolist() if surveys == "all" else list(surveys)
+        chosen = self._survey_names() if surveys == "all" else list(surveys)
         for survey in chosen:
             self.use(survey, target)
         return target
+
+    def _survey_names(self) -> list[str]:
+        with self._workspace.sessions() as session:
+            return survey_names(session)
 
     def use(self, survey: SurveyRef, classifier: str | None) -> None:
         """Set (or clear, with None) the survey's default classifier."""
@@ -335,13 +339,14 @@ class Training:
             "classifier.pt"
         ):
             raise NotFoundError(f"no registered classifier {classifier!r}")
-        self._lab.set_survey_setting(survey, "classifier", classifier)
+        with transaction(self._workspace.sessions) as session:
+            set_setting(session, find_survey(session, survey).id, "classifier", classifier)
 
     def classifiers(self) -> pd.DataFrame:
         """Registered classifiers: classes, test accuracy, and the surveys using each."""
-        store = self._lab.store
+        store = self._workspace.store
         names = sorted({k.split("/")[1] for k in store.keys("classifiers") if k.count("/") >= 2})
-        with self._lab.sessions() as session:
+        with self._workspace.sessions() as session:
             users = [
                 (s.name, (s.settings or {}).get("classifier"))
                 for s in session.scalars(select(Survey))
@@ -385,7 +390,7 @@ class Training:
         protocol = folder.fs.protocol
         if (protocol if isinstance(protocol, str) else protocol[0]) in ("file", "local"):
             return Path(folder.root)
-        base = self._lab.settings.model_dir or (self._lab.settings.workspace / "models")
+        base = self._workspace.settings.model_dir or (self._workspace.settings.workspace / "models")
         local = Path(base) / name
         local.mkdir(parents=True, exist_ok=True)
         for file in CLASSIFIER_FILES:

@@ -14,14 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from traptagger_lab.errors import InputFileError
-
-if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+from traptagger_lab.workspace import Workspace
 
 Box = tuple[float, float, float, float]
 
@@ -210,7 +208,9 @@ def from_coco(
     return examples, problems
 
 
-def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[Example]]:
+def from_task(
+    workspace: Workspace, task: Any
+) -> tuple[list[Example], list[Problem], list[Example]]:
     """Examples from a task's settled labels (cluster- and box-level), with the boxes
     the survey's detections give.
 
@@ -222,18 +222,21 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
     from traptagger_lab.db.engine import chunks
     from traptagger_lab.db.models import DetectionPass, Image
     from traptagger_lab.detect.relevance import relevant_detections
+    from traptagger_lab.ingest.sources import survey_sources
     from traptagger_lab.results.camtrap import task_for
     from traptagger_lab.results.observations import observations
+    from traptagger_lab.surveys import get_survey
 
-    target = task_for(lab, task)
-    survey = lab.survey(target.survey_id)
-    seen = observations(lab, target)
+    target = task_for(workspace, task)
+    survey = get_survey(workspace, target.survey_id)
+    seen = observations(workspace, target)
     seen = seen[~seen["builtin"].astype(bool)] if len(seen) else seen
-    roots = lab.sources(survey.id)
+    with workspace.sessions() as session:
+        roots = survey_sources(session, survey.id, workspace.settings.fsspec_options)
     located: dict[int, int | None] = {}  # image id -> its source
     stills: dict[int, str | None] = {}
     wanted = [int(i) for i in seen["image_id"].unique()] if len(seen) else []
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         for part in chunks(wanted):
             stills.update(
                 session.execute(
@@ -270,7 +273,7 @@ def from_task(lab: Lab, task: Any) -> tuple[list[Example], list[Problem], list[E
         else:
             boxless[int(row.image_id)].append(example)
     to_detect: list[Example] = []
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         detected: set[int] = set()
         for part in chunks(list(boxless)):
             detected.update(
