@@ -287,7 +287,8 @@ def build(
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
+    text: str = frame.to_csv(index=False)
+    return text.encode()
 
 
 def write(data: TrainingSet, spec: LabelSpec) -> None:

@@ -25,7 +25,8 @@ class Evaluation:
     @property
     def predicted(self) -> np.ndarray:
         """Top class index per crop."""
-        return self.probabilities.argmax(axis=1)
+        top: np.ndarray = self.probabilities.argmax(axis=1)
+        return top
 
     @property
     def accuracy(self) -> float:

@@ -487,6 +487,6 @@ def export(
             "torchvision": torchvision.__version__,
         },
     }
-    card = plain(card)
-    out.put("model_card.json", json.dumps(card, indent=1).encode())
-    return card
+    saved: dict[str, Any] = plain(card)
+    out.put("model_card.json", json.dumps(saved, indent=1).encode())
+    return saved
