@@ -81,7 +81,9 @@ def main() -> None:
         )
 
         print("baseline: the record table from per-image observations with boxes")
-        base_obs, seen = _timed("observations (with boxes)", lambda: observations(lab, task))
+        base_obs, seen = _timed(
+            "observations (with boxes)", lambda: observations(lab.workspace, task)
+        )
         base_rt, _ = _timed(
             "record table from them",
             lambda: camtrap.independent_records(
@@ -93,7 +95,7 @@ def main() -> None:
         baseline = base_obs + base_rt
 
         print("ours: each analysis on a fresh Results (the first one reads the records)")
-        results = Results(lab, task, min_delta_minutes=60)
+        results = Results(lab.workspace, task, min_delta_minutes=60)
         timings = {}
         timings["record_table"], table = _timed("record_table", results.record_table)
         species = table["Species"].value_counts().index[:2].tolist()
@@ -112,7 +114,7 @@ def main() -> None:
             ("sites_summary", results.sites_summary),
         ]:
             timings[label], _ = _timed(label, work)
-        fresh = Results(lab, task, min_delta_minutes=60)
+        fresh = Results(lab.workspace, task, min_delta_minutes=60)
         timings["record_table (last independent)"], _ = _timed(
             "record_table (last independent)",
             lambda: fresh.record_table("last_independent_record"),

@@ -147,28 +147,30 @@ def test_results_from_an_annotated_survey(lab: Any) -> None:
             label = ["Impala", "Zebra", "Nothing"][(cluster + number) % 3]
             labels[cluster] = label
             lab.annotate.submit(job, cluster, labels=[label])
-    table = record_table(lab, "S", min_delta_minutes=0)  # the survey's default task
+    table = record_table(lab.workspace, "S", min_delta_minutes=0)  # the survey's default task
     assert list(table.columns) == RECORD_COLUMNS
     assert set(table["Species"]) <= {"Impala", "Zebra"}  # "Nothing" is no species
     assert set(table["Species"]) == {v for v in labels.values() if v != "Nothing"}
-    independent = record_table(lab, task, min_delta_minutes=60)
+    independent = record_table(lab.workspace, task, min_delta_minutes=60)
     assert len(independent) <= len(table)
-    by_camera = record_table(lab, task, by="camera")
+    by_camera = record_table(lab.workspace, task, by="camera")
     assert "Camera" in by_camera.columns
 
-    effort = camera_operation(lab, "S")
+    effort = camera_operation(lab.workspace, "S")
     assert set(effort.index) == set(table["Station"]) | set(effort.index)
     assert (effort.stack().dropna() > 0).all()
     species = table["Species"].iloc[0]
-    history, spent = detection_history(lab, task, species, occasion_length=1, include_effort=True)
+    history, spent = detection_history(
+        lab.workspace, task, species, occasion_length=1, include_effort=True
+    )
     assert set(np.unique(history.to_numpy()[~np.isnan(history.to_numpy())])) <= {0.0, 1.0}
     assert history.notna().to_numpy().sum() == spent.notna().to_numpy().sum()
     assert np.nansum(history.to_numpy()) >= 1
     fit = occupancy(history.to_numpy())  # the history feeds the occupancy model directly
     assert 0 <= fit["naive_occupancy"] <= 1
     with pytest.raises(NotFoundError, match="no records of 'Aardvark'"):
-        detection_history(lab, task, "Aardvark")
+        detection_history(lab.workspace, task, "Aardvark")
 
-    rai = relative_abundance(lab, task)
+    rai = relative_abundance(lab.workspace, task)
     assert (rai["rai"] == 100 * rai["detections"] / rai["trap_days"]).all()
-    assert diversity(lab, task).loc["all", "richness"] == len(set(independent["Species"]))
+    assert diversity(lab.workspace, task).loc["all", "richness"] == len(set(independent["Species"]))

@@ -41,7 +41,7 @@ def dense(database_url: str, lab_factory: Any) -> Any:
 
 
 def _per_photo(lab: Any, task: Any, by: str) -> pd.DataFrame:
-    records = camtrap.records_from_observations(observations(lab, task))
+    records = camtrap.records_from_observations(observations(lab.workspace, task))
     records = records.drop_duplicates(["Station", "Camera", "Species", "Directory", "FileName"])
     return records.drop(columns=["Individual", "cluster_id", *(["Camera"] if by == "site" else [])])
 
@@ -61,7 +61,7 @@ def test_sequence_records_give_the_per_photo_table(
     dense: Any, minutes: float, compared_to: str
 ) -> None:
     lab, task = dense
-    results = Results(lab, task, min_delta_minutes=minutes)
+    results = Results(lab.workspace, task, min_delta_minutes=minutes)
     records = results.records
     assert records["DateTimeLast"].notna().sum() > 300  # most are whole sequences...
     assert (records["Species"] == "Species D").any()  # ...and the labelled box is its own
@@ -76,13 +76,15 @@ def test_a_date_window_cuts_sequences_at_its_edges(dense: Any) -> None:
     lab, task = dense
     photos = _per_photo(lab, task, "site")
     middle = photos["DateTimeOriginal"].sort_values().iloc[len(photos) // 2]
-    results = Results(lab, task, min_delta_minutes=0, start=middle.date(), end=middle.date())
+    results = Results(
+        lab.workspace, task, min_delta_minutes=0, start=middle.date(), end=middle.date()
+    )
     inside = photos[photos["DateTimeOriginal"].dt.date == middle.date()]
     _same(results.record_table(), camtrap.independent_records(inside, 0))
 
 
 def test_sequence_records_need_their_photos_to_be_read_when_they_could_count(dense: Any) -> None:
     lab, task = dense
-    records = Results(lab, task).records.drop(columns=["Individual", "Camera"])
+    records = Results(lab.workspace, task).records.drop(columns=["Individual", "Camera"])
     with pytest.raises(ValueError, match="expand"):
         camtrap.independent_records(records, 0.05)

@@ -1,8 +1,8 @@
 """Results ecologists publish: activity, occupancy, record tables, effort and diversity.
 
-Pure functions work on plain arrays and DataFrames; the ones that take a lab
-read its database (a task object, a task name, or a survey name meaning that
-survey's default task).
+Pure functions work on plain arrays and DataFrames; the ones that take a
+:class:`~traptagger_lab.workspace.Workspace` read its database (a task object, a task
+name, or a survey name meaning that survey's default task).
 """
 
 from traptagger_lab.results.activity import activity_density, overlap, overlap_ci

@@ -88,7 +88,9 @@ def density_fit(times: ArrayLike, grid: ArrayLike, concentration: float) -> NDAr
         values, weights = ((edges[:-1] + edges[1:]) / 2)[used], counts[used].astype(float)
     # exp(k cos d) / (2 pi I0(k)), computed with the scaled I0 so large k does not overflow
     kernel = np.exp(concentration * (np.cos(points[:, None] - values[None, :]) - 1))
-    return (kernel @ weights) / weights.sum() / (TWO_PI * special.ive(0, concentration))
+    scale = TWO_PI * special.ive(0, concentration)
+    density: NDArray[np.float64] = (kernel @ weights) / weights.sum() / scale
+    return density
 
 
 def activity_density(

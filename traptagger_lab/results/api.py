@@ -13,10 +13,11 @@ import pandas as pd
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import activity, camtrap, sun
 from traptagger_lab.results.occupancy import occupancy
+from traptagger_lab.surveys import find_survey, get_survey, sites_frame
 
 if TYPE_CHECKING:
     from traptagger_lab.db.models import Task
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | None
 
@@ -33,7 +34,7 @@ class Results:
 
     def __init__(
         self,
-        lab: Lab,
+        workspace: Workspace,
         task: Any,
         min_delta_minutes: float = 60,
         exclude: Sequence[str] = (),
@@ -42,9 +43,9 @@ class Results:
         start: DateLike = None,
         end: DateLike = None,
     ) -> None:
-        self.lab = lab
+        self.workspace = workspace
         tasks = task if isinstance(task, list | tuple) else [task]
-        self.tasks: list[Task] = [camtrap.task_for(lab, t) for t in tasks]
+        self.tasks: list[Task] = [camtrap.task_for(workspace, t) for t in tasks]
         self.task = self.tasks[0]
         self.min_delta_minutes = min_delta_minutes
         self.exclude = tuple(exclude)
@@ -63,7 +64,7 @@ class Results:
     def _station(self, task: Task, names: pd.Series) -> pd.Series:
         if len(self.tasks) == 1:
             return names
-        return self.lab.survey(task.survey_id).name + "/" + names.astype(str)
+        return get_survey(self.workspace, task.survey_id).name + "/" + names.astype(str)
 
     def _in_window(self, moments: pd.Series) -> pd.Series:
         keep = pd.Series(True, index=moments.index)
@@ -81,7 +82,7 @@ class Results:
         :func:`~traptagger_lab.results.camtrap.species_records`)."""
         frames = []
         for task in self.tasks:
-            found = camtrap.species_records(self.lab, task, self.exclude)
+            found = camtrap.species_records(self.workspace, task, self.exclude)
             found["Station"] = self._station(task, found["Station"])
             frames.append(found)
         records = pd.concat(frames, ignore_index=True)
@@ -111,7 +112,7 @@ class Results:
         """The photos of these sequences (labelled as a whole), without species."""
         frames = []
         for task in self.tasks:
-            found = camtrap.sequence_photos(self.lab, task, clusters)
+            found = camtrap.sequence_photos(self.workspace, task, clusters)
             found["Station"] = self._station(task, found["Station"])
             frames.append(found)
         return pd.concat(frames, ignore_index=True)
@@ -121,7 +122,7 @@ class Results:
         """Stations x days effort of the filtered stations and dates (camera operation)."""
         frames = []
         for task in self.tasks:
-            deployments, outages = camtrap.deployments(self.lab, task.survey_id)
+            deployments, outages = camtrap.deployments(self.workspace, task.survey_id)
             deployments["Station"] = self._station(task, deployments["Station"])
             outages["Station"] = self._station(task, outages["Station"])
             frames.append((deployments, outages))
@@ -227,8 +228,9 @@ class Results:
         """latitude, longitude, UTC offset (hours) per station with coordinates."""
         frames = []
         for task in self.tasks:
-            survey = self.lab.survey(task.survey_id)
-            sites = self.lab.sites(survey.id).dropna(subset=["latitude", "longitude"])
+            with self.workspace.sessions() as session:
+                survey = find_survey(session, task.survey_id)
+                sites = sites_frame(session, survey.id).dropna(subset=["latitude", "longitude"])
             setting = (survey.settings or {}).get("utc_offset")
             offsets = (sites["longitude"].astype(float) / 15).round()
             frames.append(
@@ -320,7 +322,8 @@ class Results:
 def _radians(moments: pd.Series) -> np.ndarray:
     moments = pd.to_datetime(moments)
     seconds = moments.dt.hour * 3600 + moments.dt.minute * 60 + moments.dt.second
-    return (seconds.to_numpy(dtype=float) / 86400) * 2 * np.pi
+    days: np.ndarray = seconds.to_numpy(dtype=float) / 86400
+    return days * 2 * np.pi
 
 
 def _hours(offset: str | float) -> float:

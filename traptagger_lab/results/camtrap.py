@@ -2,7 +2,7 @@
 
 The pure functions (:func:`independent_records`, :func:`operation_matrix`,
 :func:`history_matrix`) work on DataFrames; :func:`record_table`,
-:func:`camera_operation` and :func:`detection_history` read them from a lab.
+:func:`camera_operation` and :func:`detection_history` read them from a workspace.
 Conventions follow camtrapR (Niedballa et al. 2016): a record is one image
 of a species; records of the same species at the same station (or camera)
 closer than ``min_delta_minutes`` are not independent; setup and retrieval
@@ -19,12 +19,14 @@ import pandas as pd
 from sqlalchemy import select
 
 from traptagger_lab.annotate.labels import BUILTIN
-from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Survey, Task
+from traptagger_lab.annotate.tasks import find_task
+from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Task
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.ingest.videos import file_of
+from traptagger_lab.surveys import find_survey
 
 if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 RECORD_COLUMNS = [
     "Station",
@@ -329,19 +331,19 @@ def accumulation(records: pd.DataFrame, permutations: int = 100, seed: Any = Non
     )
 
 
-# -- from a lab -----------------------------------------------------------------------------
+# -- from a workspace -----------------------------------------------------------------------
 
 
-def task_for(lab: Lab, task: Any) -> Task:
+def task_for(workspace: Workspace, task: Any) -> Task:
     """A task object, id or name; or a survey name, meaning that survey's default task
     (its first species task)."""
-    try:
-        return lab.tasks.get(task)
-    except NotFoundError:
-        if not isinstance(task, str):
-            raise
-    survey = lab.survey(task)
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
+        try:
+            return find_task(session, task)
+        except NotFoundError:
+            if not isinstance(task, str):
+                raise
+        survey = find_survey(session, task)
         found = session.scalars(
             select(Task)
             .where(Task.survey_id == survey.id, Task.kind == "species")
@@ -390,28 +392,31 @@ def records_from_observations(seen: pd.DataFrame, exclude: Iterable[str] = ()) -
 
 
 def photo_records(
-    lab: Lab, task: Any, clusters: Iterable[int] | None = None, exclude: Iterable[str] = ()
+    workspace: Workspace,
+    task: Any,
+    clusters: Iterable[int] | None = None,
+    exclude: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Records per file (see :func:`records_from_observations`) of a task's settled labels,
     for the whole survey or only ``clusters``."""
     from traptagger_lab.results.observations import observations
 
     wanted = None if clusters is None else sorted({int(c) for c in clusters})
-    return records_from_observations(observations(lab, task, wanted), exclude)
+    return records_from_observations(observations(workspace, task, wanted), exclude)
 
 
-def sequence_photos(lab: Lab, task: Any, clusters: Iterable[int]) -> pd.DataFrame:
+def sequence_photos(workspace: Workspace, task: Any, clusters: Iterable[int]) -> pd.DataFrame:
     """The photos of sequences labelled as a whole, as records without their species
     (the sequence's record has it): Station, Camera, DateTimeOriginal, Directory,
     FileName, cluster_id. A video is one record, at its first still."""
     from traptagger_lab.results.observations import survey_images
 
-    target = task_for(lab, task)
-    images = survey_images(lab, target.survey_id, sorted({int(c) for c in clusters}))
+    target = task_for(workspace, task)
+    images = survey_images(workspace, target.survey_id, sorted({int(c) for c in clusters}))
     return _per_file(images, ["cluster_id"])
 
 
-def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
+def species_records(workspace: Workspace, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
     """The records of a task's settled labels (built-in labels such as Nothing left out):
     Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
 
@@ -430,12 +435,12 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
         sequence_spans,
     )
 
-    target = task_for(lab, task)
-    tasks = labelling_tasks(lab, target)
-    per_photo = per_photo_sequences(lab, target, tasks)
-    spans = sequence_spans(lab, target, tasks)
+    target = task_for(workspace, task)
+    tasks = labelling_tasks(workspace, target)
+    per_photo = per_photo_sequences(workspace, target, tasks)
+    spans = sequence_spans(workspace, target, tasks)
     spans = spans[~spans["cluster_id"].isin(per_photo)]
-    settled = cluster_labels(lab, target, labelled_sequences(tasks))
+    settled = cluster_labels(workspace, target, labelled_sequences(tasks))
     labels = pd.DataFrame(
         [(c, name) for c, names in settled.items() for name in names],
         columns=["cluster_id", "Species"],
@@ -458,14 +463,14 @@ def species_records(lab: Lab, task: Any, exclude: Iterable[str] = ()) -> pd.Data
             "Images": spans["images"],
         }
     )
-    photos = photo_records(lab, target, per_photo, exclude) if per_photo else None
+    photos = photo_records(workspace, target, per_photo, exclude) if per_photo else None
     if photos is None or photos.empty:
         return whole.reset_index(drop=True)
     return pd.concat([whole, photos], ignore_index=True)
 
 
 def record_table(
-    lab: Lab,
+    workspace: Workspace,
     task: Any,
     min_delta_minutes: float = 60,
     compared_to: str = "last_record",
@@ -475,7 +480,7 @@ def record_table(
     """camtrapR's record table for a task: independent records with camtrapR's columns."""
     from traptagger_lab.results.api import Results
 
-    return Results(lab, task, min_delta_minutes, exclude).record_table(compared_to, by)
+    return Results(workspace, task, min_delta_minutes, exclude).record_table(compared_to, by)
 
 
 def capture_history(
@@ -507,13 +512,13 @@ def capture_history(
     return matrix, table.sort_values(["ID", "Occasion"]).reset_index(drop=True)
 
 
-def deployments(lab: Lab, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+def deployments(workspace: Workspace, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(deployments, outages) of a survey's cameras: setup and retrieval from each camera's
     first and last image, outages from 'Knocked down' and the like."""
     from sqlalchemy import func
 
-    target = lab.survey(survey) if not isinstance(survey, Survey) else survey
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
+        target = find_survey(session, survey)
 
         def edge(how: Any) -> Any:  # one look into ix_image_camera_time per camera
             return (
@@ -540,14 +545,14 @@ def deployments(lab: Lab, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table, pd.DataFrame(outages, columns=["Station", "start", "end"])
 
 
-def camera_operation(lab: Lab, survey: Any, half_days: bool = True) -> pd.DataFrame:
+def camera_operation(workspace: Workspace, survey: Any, half_days: bool = True) -> pd.DataFrame:
     """The camera-operation matrix of a survey (stations x days, effort in days)."""
-    table, outages = deployments(lab, survey)
+    table, outages = deployments(workspace, survey)
     return operation_matrix(table, outages, half_days)
 
 
 def detection_history(
-    lab: Lab,
+    workspace: Workspace,
     task: Any,
     species: str,
     occasion_length: int = 7,
@@ -558,22 +563,24 @@ def detection_history(
     """camtrapR's detectionHistory for one species of a task: stations x occasions."""
     from traptagger_lab.results.api import Results
 
-    return Results(lab, task, min_delta_minutes).detection_history(
+    return Results(workspace, task, min_delta_minutes).detection_history(
         species, occasion_length, day1=day1, include_effort=include_effort
     )
 
 
-def relative_abundance(lab: Lab, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
+def relative_abundance(
+    workspace: Workspace, task: Any, min_delta_minutes: float = 60
+) -> pd.DataFrame:
     """Independent detections per station and species, trap days, and RAI
     (independent detections per 100 camera-days)."""
     from traptagger_lab.results.api import Results
 
-    return Results(lab, task, min_delta_minutes).relative_abundance()
+    return Results(workspace, task, min_delta_minutes).relative_abundance()
 
 
-def diversity(lab: Lab, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
+def diversity(workspace: Workspace, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
     """Richness, Shannon, Simpson and evenness per station and overall, from independent
     detections."""
     from traptagger_lab.results.api import Results
 
-    return Results(lab, task, min_delta_minutes).diversity()
+    return Results(workspace, task, min_delta_minutes).diversity()

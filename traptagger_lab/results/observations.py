@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
+from traptagger_lab.annotate.consensus import final_labels
 from traptagger_lab.annotate.labels import BUILTIN
+from traptagger_lab.annotate.tasks import stored_labels
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
     Annotation,
@@ -34,9 +36,10 @@ from traptagger_lab.db.models import (
     Task,
 )
 from traptagger_lab.detect.relevance import relevant_detections
+from traptagger_lab.surveys import find_survey
 
 if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 #: Detections that only carry a label for a whole image (imports without boxes).
 IMAGE_LABEL = "image_label"
@@ -66,7 +69,7 @@ IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id"
 
 
 def survey_images(
-    lab: Lab, survey_id: int, clusters: Collection[int] | None = None
+    workspace: Workspace, survey_id: int, clusters: Collection[int] | None = None
 ) -> pd.DataFrame:
     """Every image of a survey (or of these of its clusters): id, path, site, camera,
     timestamp (clock-corrected), cluster.
@@ -90,7 +93,7 @@ def survey_images(
         .where(Image.survey_id == survey_id)
         .order_by(Image.id)
     )
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         if clusters is None:
             rows = session.execute(query).all()
         else:
@@ -108,11 +111,12 @@ def survey_images(
     return frame
 
 
-def cluster_labels(lab: Lab, task: Task, within: Any = None) -> dict[int, list[str]]:
+def cluster_labels(workspace: Workspace, task: Task, within: Any = None) -> dict[int, list[str]]:
     """Settled labels per cluster (of the clusters the query ``within`` selects, when
     given), in the spelling of the task's label tree."""
-    settled = lab.tasks.final_labels(task, within)
-    names = {d.name.lower(): d.name for d in lab.tasks.label_defs(task)}
+    with workspace.sessions() as session:
+        settled = final_labels(session, task.id, within)
+        names = {d.name.lower(): d.name for d in stored_labels(session, task.id)}
     settled = settled[settled["labels"] != ""]
     spelled = (
         settled["labels"]
@@ -122,9 +126,9 @@ def cluster_labels(lab: Lab, task: Task, within: Any = None) -> dict[int, list[s
     return dict(zip(settled["cluster_id"].astype(int), spelled, strict=True))
 
 
-def _cluster_counts(lab: Lab, task: Task) -> dict[tuple[int, str], int]:
+def _cluster_counts(workspace: Workspace, task: Task) -> dict[tuple[int, str], int]:
     """Counts people gave per cluster and label (sighting tasks), latest wins."""
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         rows = session.execute(
             select(Annotation.cluster_id, Label.name, Annotation.count)
             .join(Label, Label.id == Annotation.label_id)
@@ -140,10 +144,10 @@ def _cluster_counts(lab: Lab, task: Task) -> dict[tuple[int, str], int]:
 
 
 def _box_labels(
-    lab: Lab, task: Task, individuals: dict[int, str]
+    workspace: Workspace, task: Task, individuals: dict[int, str]
 ) -> dict[int, list[dict[str, Any]]]:
     """Labelled boxes of the task per image id, with the individual each box shows."""
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         rows = session.execute(
             select(
                 Detection.image_id,
@@ -187,9 +191,9 @@ def _box_labels(
     return boxes
 
 
-def _individuals(lab: Lab, survey_id: int) -> dict[int, str]:
+def _individuals(workspace: Workspace, survey_id: int) -> dict[int, str]:
     """Individual name per detection, for the survey's identified animals."""
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         rows = session.execute(
             select(IndividualDetection.detection_id, Individual.name)
             .join(Individual, Individual.id == IndividualDetection.individual_id)
@@ -199,7 +203,9 @@ def _individuals(lab: Lab, survey_id: int) -> dict[int, str]:
     return {int(d): str(n) for d, n in rows}
 
 
-def observations(lab: Lab, task: Any, clusters: Collection[int] | None = None) -> pd.DataFrame:
+def observations(
+    workspace: Workspace, task: Any, clusters: Collection[int] | None = None
+) -> pd.DataFrame:
     """One row per image and species of the task's settled labels (see the module doc),
     for every image of the survey or those of ``clusters``.
 
@@ -209,18 +215,18 @@ def observations(lab: Lab, task: Any, clusters: Collection[int] | None = None) -
     """
     from traptagger_lab.results.camtrap import task_for
 
-    target = task_for(lab, task)
-    images = survey_images(lab, target.survey_id, clusters)
-    by_cluster = cluster_labels(lab, target)
-    counts = _cluster_counts(lab, target)
-    individuals = _individuals(lab, target.survey_id)
-    boxes = _box_labels(lab, target, individuals)
+    target = task_for(workspace, task)
+    images = survey_images(workspace, target.survey_id, clusters)
+    by_cluster = cluster_labels(workspace, target)
+    counts = _cluster_counts(workspace, target)
+    individuals = _individuals(workspace, target.survey_id)
+    boxes = _box_labels(workspace, target, individuals)
     builtin = {b.lower() for b in BUILTIN}
     single = {c for c, labels in by_cluster.items() if len(labels) == 1}
-    survey = lab.survey(target.survey_id)
     detector_boxes: dict[int, list[Any]] = defaultdict(list)
     wanted = images.loc[images["cluster_id"].isin(single), "image_id"].tolist()
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
+        survey = find_survey(session, target.survey_id)
         for part in chunks(wanted):
             for d in relevant_detections(session, survey, part):
                 if d.category == 1:

@@ -34,16 +34,16 @@ from traptagger_lab.db.models import (
 )
 
 if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 SPAN_COLUMNS = ["cluster_id", "site", "camera", "first", "last", "images", "path"]
 
 
-def labelling_tasks(lab: Lab, task: Task) -> list[int]:
+def labelling_tasks(workspace: Workspace, task: Task) -> list[int]:
     """The task and the review tasks that settle its disagreements."""
     from traptagger_lab.annotate.consensus import review_tasks
 
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         return [task.id, *(r.id for r in review_tasks(session, task))]
 
 
@@ -63,7 +63,7 @@ def labelled_sequences(tasks: list[int]) -> Select[Any]:
     )
 
 
-def sequence_spans(lab: Lab, task: Task, tasks: list[int]) -> pd.DataFrame:
+def sequence_spans(workspace: Workspace, task: Task, tasks: list[int]) -> pd.DataFrame:
     """One row per sequence and camera with a species (not built-in) label in ``tasks``
     (:func:`labelling_tasks` of ``task``):
     cluster_id, site, camera, first and last capture time, images, first photo's path.
@@ -104,7 +104,7 @@ def sequence_spans(lab: Lab, task: Task, tasks: list[int]) -> pd.DataFrame:
         .join(photo, photo.id == ranked.c.id)
         .where(ranked.c.rank == 1)
     )
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         rows = session.execute(query).all()
         names = session.execute(
             select(Camera.id, Site.name, Camera.name)
@@ -120,11 +120,11 @@ def sequence_spans(lab: Lab, task: Task, tasks: list[int]) -> pd.DataFrame:
     return frame[SPAN_COLUMNS]
 
 
-def per_photo_sequences(lab: Lab, task: Task, tasks: list[int]) -> set[int]:
+def per_photo_sequences(workspace: Workspace, task: Task, tasks: list[int]) -> set[int]:
     """Sequences whose photos carry their own labels (boxes, imports per file) or show
     identified animals: their records come from the per-photo observations. ``tasks``:
     :func:`labelling_tasks` of ``task``."""
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         boxed = session.scalars(
             select(Image.cluster_id)
             .join(Detection, Detection.image_id == Image.id)

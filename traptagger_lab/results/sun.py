@@ -48,7 +48,10 @@ def _sun(century: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def sunrise_sunset(
-    dates: pd.DatetimeIndex | pd.Series | list, latitude: float, longitude: float, utc_offset: float
+    dates: pd.DatetimeIndex | pd.Series | list[object],
+    latitude: float,
+    longitude: float,
+    utc_offset: float,
 ) -> tuple[FloatArray, FloatArray]:
     """Sunrise and sunset as fractions of the local day (0-1) on each date, at a place
     (degrees, east positive) whose clocks run ``utc_offset`` hours ahead of UTC.
