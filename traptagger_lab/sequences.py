@@ -39,6 +39,7 @@ from traptagger_lab.db.models import (
     Image,
     JobItem,
     Site,
+    Survey,
     TaskItem,
 )
 from traptagger_lab.runs import add_counts, closing_run, start_run
@@ -387,3 +388,15 @@ def cluster_survey(
                 part = _cluster_site(session, survey_id, site_id, params, run.id)
             add_counts(total, part)
     return total
+
+
+def sequence_survey(
+    sessions: sessionmaker[Session], survey_id: int, params: SequenceParams
+) -> SequenceReport:
+    """Store ``params`` as the survey's ``sequences`` setting (a clock correction re-clusters
+    with them) and (re-)cluster the survey with them (:func:`cluster_survey`)."""
+    with transaction(sessions) as session:
+        stored = session.get(Survey, survey_id)
+        assert stored is not None
+        stored.settings = {**(stored.settings or {}), "sequences": params.model_dump()}
+    return cluster_survey(sessions, survey_id, params)

@@ -57,7 +57,8 @@ _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 def _stamp(moment: Any, offset: str) -> str | None:
     if moment is None or pd.isna(moment):
         return None
-    return pd.Timestamp(moment).strftime("%Y-%m-%dT%H:%M:%S") + offset
+    stamp: str = pd.Timestamp(moment).strftime("%Y-%m-%dT%H:%M:%S")
+    return stamp + offset
 
 
 def _media_type(path: str) -> str:

@@ -16,10 +16,14 @@ from traptagger_lab.db.models import Export
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.exports import camtrap_dp, coco, folders, megadetector, tables
 from traptagger_lab.exports.destinations import Destination
+from traptagger_lab.ingest.sources import file_sources, survey_sources
+from traptagger_lab.results.api import Results
+from traptagger_lab.results.camtrap import task_for
 from traptagger_lab.results.observations import observations, survey_images
+from traptagger_lab.surveys import SurveyRef, find_survey, get_survey, sites_frame
 
 if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +40,13 @@ class ExportResult:
     rows: int = 0
 
 
-def _destination(lab: Lab, path: str, overwrite: bool) -> Destination:
-    return Destination.open(path, lab.settings.fsspec_options(path), overwrite)
+def _destination(workspace: Workspace, path: str, overwrite: bool) -> Destination:
+    return Destination.open(path, workspace.settings.fsspec_options(path), overwrite)
 
 
 def _csv(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False).encode("utf-8")
+    text: str = table.to_csv(index=False)
+    return text.encode("utf-8")
 
 
 #: The suffix of each single-file format's file (when the destination is a folder).
@@ -55,11 +60,17 @@ SUFFIX = {
 
 
 def _table(
-    lab: Lab, task: Any, seen: pd.DataFrame, fmt: str, out: Destination, file: str, **options: Any
+    workspace: Workspace,
+    task: Any,
+    seen: pd.DataFrame,
+    fmt: str,
+    out: Destination,
+    file: str,
+    **options: Any,
 ) -> int:
     if fmt == "record-table":
-        table = lab.results(
-            task, options.get("min_delta_minutes", 60), options.get("exclude", ())
+        table = Results(
+            workspace, task, options.get("min_delta_minutes", 60), options.get("exclude", ())
         ).record_table(options.get("compared_to", "last_record"), options.get("by", "site"))
     else:
         table = tables.flat_table(seen, options.get("per", "detection"), options.get("columns", ()))
@@ -73,7 +84,7 @@ def _table(
 
 
 def _camtrap_dp(
-    lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, **options: Any
+    workspace: Workspace, survey: Any, seen: pd.DataFrame, out: Destination, **options: Any
 ) -> ExportResult:
     offset = camtrap_dp.check_offset(
         options.get("utc_offset") or (survey.settings or {}).get("utc_offset") or "+00:00"
@@ -81,8 +92,10 @@ def _camtrap_dp(
     if "utc_offset" not in options and not (survey.settings or {}).get("utc_offset"):
         log.warning("camera times of %r written as UTC: pass utc_offset='+hh:mm'", survey.name)
     taxa = dict(options.get("taxa") or {})
-    images = survey_images(lab, survey.id)
-    deployments = camtrap_dp.deployments_table(images, lab.sites(survey.id), offset)
+    images = survey_images(workspace, survey.id)
+    with workspace.sessions() as session:
+        sites = sites_frame(session, survey.id)
+    deployments = camtrap_dp.deployments_table(images, sites, offset)
     media = camtrap_dp.media_table(images, offset)
     observed = camtrap_dp.observations_table(seen, media, offset, taxa)
     package = camtrap_dp.descriptor(
@@ -101,12 +114,14 @@ def _camtrap_dp(
     return ExportResult("camtrap-dp", out.url, files, len(observed))
 
 
-def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, file: str) -> int:
-    from traptagger_lab.detect.exchange import survey_to_md
+def _md_json(
+    workspace: Workspace, survey: Any, seen: pd.DataFrame, out: Destination, file: str
+) -> int:
+    from traptagger_lab.detect.exchange import stored_model_name, survey_to_md
     from traptagger_lab.detect.mdjson import dumps
 
-    model = lab._detector_name(survey.id, lab.settings.detector.upper())
-    with lab.sessions() as session:  # never detected: no entries, the people's boxes alone
+    with workspace.sessions() as session:  # never detected: no entries, the people's boxes alone
+        model = stored_model_name(session, survey.id, workspace.settings.detector.upper())
         document = survey_to_md(session, survey.id, model, {})
     document = megadetector.classify_document(document, seen)
     out.write(file, dumps(document).encode())
@@ -114,15 +129,14 @@ def _md_json(lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, file: 
 
 
 def _folders(
-    lab: Lab, survey: Any, seen: pd.DataFrame, out: Destination, layout: str
+    workspace: Workspace, survey: Any, seen: pd.DataFrame, out: Destination, layout: str
 ) -> ExportResult:
-    from traptagger_lab.ingest.sources import file_sources
-
-    source = lab.sources(survey.id)  # each photo is read from its own source
+    with workspace.sessions() as session:  # each photo is read from its own source
+        source = survey_sources(session, survey.id, workspace.settings.fsspec_options)
     if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to copy photos from")
     plan = folders.species_folder_plan(seen, layout)
-    with lab.sessions() as session:
+    with workspace.sessions() as session:
         located = file_sources(session, survey.id, [original for original, _ in plan])
     places = [out.place(placed) for _, placed in plan]  # all proven inside before any copy
     for (original, _), destination in tqdm(
@@ -133,7 +147,7 @@ def _folders(
 
 
 def export(
-    lab: Lab,
+    workspace: Workspace,
     task: Any,
     format: str,  # noqa: A002 (the interface names it)
     path: str,
@@ -156,35 +170,70 @@ def export(
     Raises:
         DestinationExistsError: if the destination holds an export and not ``overwrite``.
     """
-    from traptagger_lab.results.camtrap import task_for
-
     if format not in FORMATS:
         raise ConfigurationError(f"export format {format!r}: use one of {', '.join(FORMATS)}")
-    out = _destination(lab, path, overwrite)
+    out = _destination(workspace, path, overwrite)
     file = out.file(SUFFIX[format]) if format in SUFFIX else out.folder()  # refused before work
-    target = task_for(lab, task)
-    survey = lab.survey(target.survey_id)
-    seen = observations(lab, target)
+    target = task_for(workspace, task)
+    with workspace.sessions() as session:
+        survey = find_survey(session, target.survey_id)
+    seen = observations(workspace, target)
     if format in ("csv", "excel", "record-table"):
-        rows = _table(lab, target, seen, format, out, file, **options)
+        rows = _table(workspace, target, seen, format, out, file, **options)
         result = ExportResult(format, path, [file], rows)
     elif format == "camtrap-dp":
-        result = _camtrap_dp(lab, survey, seen, out, **options)
+        result = _camtrap_dp(workspace, survey, seen, out, **options)
     elif format == "coco":
-        document = coco.coco_document(survey_images(lab, survey.id), seen, survey.name)
+        document = coco.coco_document(survey_images(workspace, survey.id), seen, survey.name)
         out.write(file, json.dumps(document, indent=1).encode())
         result = ExportResult("coco", path, [file], len(document["annotations"]))
     elif format == "md-json":
-        result = ExportResult("md-json", path, [file], _md_json(lab, survey, seen, out, file))
+        result = ExportResult("md-json", path, [file], _md_json(workspace, survey, seen, out, file))
     else:
-        result = _folders(lab, survey, seen, out, options.get("layout", "species"))
+        result = _folders(workspace, survey, seen, out, options.get("layout", "species"))
     kept = {
         k: v for k, v in options.items() if isinstance(v, str | int | float | bool | list | dict)
     }
-    with transaction(lab.sessions) as session:
+    with transaction(workspace.sessions) as session:
         session.add(
             Export(
                 survey_id=survey.id, task_id=target.id, format=format, location=path, params=kept
             )
         )
     return result
+
+
+def export_detections(
+    workspace: Workspace,
+    survey: SurveyRef,
+    path: str,
+    model: str | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Write the survey's detections as MegaDetector batch-output JSON (for Timelapse) and
+    return the document.
+
+    Paths in the file are relative to the survey's source folder; ``model`` (default the
+    workspace's detector) names the detections' model and its typical and conservative
+    thresholds. An existing file is refused unless ``overwrite``.
+
+    Raises:
+        DestinationExistsError: if ``path`` exists and not ``overwrite``.
+    """
+    from traptagger_lab.detect.exchange import stored_model_name, survey_to_md
+    from traptagger_lab.detect.mdjson import dumps
+    from traptagger_lab.detect.registry import known_models
+
+    out = _destination(workspace, path, overwrite)
+    file = out.file("")  # the path itself
+    row = get_survey(workspace, survey)
+    name = (model or workspace.settings.detector).upper()
+    facts = known_models().get(name, {})
+    thresholds: dict[str, float] = {
+        k: float(facts[k]) for k in ("typical", "conservative") if k in facts
+    }
+    with workspace.sessions() as session:
+        stored = stored_model_name(session, row.id, name)
+        document: dict[str, Any] = survey_to_md(session, row.id, stored, thresholds)
+    out.write(file, dumps(document).encode())
+    return document

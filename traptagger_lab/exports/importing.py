@@ -9,6 +9,7 @@ from fsspec.core import url_to_fs
 from sqlalchemy import func, select
 from tqdm.auto import tqdm
 
+from traptagger_lab.annotate.tasks import create_task, find_task
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Cluster, Image, Task
 from traptagger_lab.errors import ConfigurationError, InputFileError, NotFoundError
@@ -16,9 +17,13 @@ from traptagger_lab.exports import camtrap_dp_in, readers
 from traptagger_lab.exports.fields import decode_text
 from traptagger_lab.exports.labels_in import LabelImport, store_image_labels
 from traptagger_lab.exports.safe_names import file_of
+from traptagger_lab.ingest.sources import file_sources, survey_sources
+from traptagger_lab.results.camtrap import task_for
+from traptagger_lab.sequences import SequenceParams, sequence_survey
+from traptagger_lab.surveys import SurveyRef, get_survey
 
 if TYPE_CHECKING:
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +32,8 @@ IMPORT_FORMATS = ("folders", "xmp", "csv", "coco", "md-json", "camtrap-dp")
 DEFAULT_TASK = "Species"
 
 
-def _survey_paths(lab: Lab, survey_id: int) -> list[str]:
-    with lab.sessions() as session:
+def _survey_paths(workspace: Workspace, survey_id: int) -> list[str]:
+    with workspace.sessions() as session:
         return list(
             session.scalars(
                 select(Image.path).where(Image.survey_id == survey_id).order_by(Image.id)
@@ -36,23 +41,24 @@ def _survey_paths(lab: Lab, survey_id: int) -> list[str]:
         )
 
 
-def _read(lab: Lab, path: str) -> bytes:
-    fs, fs_path = url_to_fs(path, **lab.settings.fsspec_options(path))
+def _read(workspace: Workspace, path: str) -> bytes:
+    fs, fs_path = url_to_fs(path, **workspace.settings.fsspec_options(path))
     try:
         return bytes(fs.cat_file(fs_path))
     except FileNotFoundError as exc:
         raise InputFileError(path, "no such file") from exc
 
 
-def _xmp_labels(lab: Lab, survey: Any, species_key: str, individual_key: str) -> readers.Labels:
-    from traptagger_lab.ingest.sources import file_sources
-
-    source = lab.sources(survey.id)  # each photo is read from its own source
+def _xmp_labels(
+    workspace: Workspace, survey: Any, species_key: str, individual_key: str
+) -> readers.Labels:
+    with workspace.sessions() as session:  # each photo is read from its own source
+        source = survey_sources(session, survey.id, workspace.settings.fsspec_options)
     if not source.roots:
         raise ConfigurationError(f"survey {survey.name!r} has no source to read tags from")
     found = readers.Labels()
-    photos = [p for p in _survey_paths(lab, survey.id) if file_of(p) == p]  # not video stills
-    with lab.sessions() as session:
+    photos = [p for p in _survey_paths(workspace, survey.id) if file_of(p) == p]  # not video stills
+    with workspace.sessions() as session:
         located = file_sources(session, survey.id, photos)
     for path in tqdm(photos, desc="reading XMP tags", unit="file"):
         try:
@@ -66,28 +72,30 @@ def _xmp_labels(lab: Lab, survey: Any, species_key: str, individual_key: str) ->
     return found
 
 
-def _camtrap_dp_labels(lab: Lab, path: str) -> readers.Labels:
+def _camtrap_dp_labels(workspace: Workspace, path: str) -> readers.Labels:
     base = path.rstrip("/")
     if base.endswith("datapackage.json"):
         base = base.rsplit("/", 1)[0]
     tables = {
-        name: camtrap_dp_in.read_table(_read(lab, f"{base}/{name}.csv"), f"{base}/{name}.csv", name)
+        name: camtrap_dp_in.read_table(
+            _read(workspace, f"{base}/{name}.csv"), f"{base}/{name}.csv", name
+        )
         for name in ("media", "observations")
     }
     return camtrap_dp_in.from_camtrap_dp(tables["media"], tables["observations"], base)
 
 
 def read_labels(
-    lab: Lab, survey: Any, source: str, path: str | None, **options: Any
+    workspace: Workspace, survey: Any, source: str, path: str | None, **options: Any
 ) -> readers.Labels:
     """The label rows of one source (see :data:`IMPORT_FORMATS`)."""
     if source not in IMPORT_FORMATS:
         raise ConfigurationError(f"--from {source!r}: use one of {', '.join(IMPORT_FORMATS)}")
     if source == "folders":
-        return readers.from_folders(_survey_paths(lab, survey.id), options.get("level", -1))
+        return readers.from_folders(_survey_paths(workspace, survey.id), options.get("level", -1))
     if source == "xmp":
         return _xmp_labels(
-            lab,
+            workspace,
             survey,
             options.get("species_key", "Species"),
             options.get("individual_key", "individual"),
@@ -95,8 +103,8 @@ def read_labels(
     if path is None:
         raise ConfigurationError(f"importing {source} needs the file's path")
     if source == "camtrap-dp":
-        return _camtrap_dp_labels(lab, path)
-    data = _read(lab, path)
+        return _camtrap_dp_labels(workspace, path)
+    data = _read(workspace, path)
     if source == "csv":
         return readers.from_csv(decode_text(data, path), path)
     document = readers.read_json(data, path)
@@ -105,27 +113,27 @@ def read_labels(
     return readers.from_megadetector(document, path, options.get("threshold", 0.5))
 
 
-def _task(lab: Lab, survey: Any, task: Any) -> tuple[Task, bool]:
+def _task(workspace: Workspace, survey: Any, task: Any) -> tuple[Task, bool]:
     """The task to label (given, or the survey's default, created when there is none)."""
-    from traptagger_lab.results.camtrap import task_for
-
     if task is not None:
-        return lab.tasks.get(task, survey.id), False
+        with workspace.sessions() as session:
+            return find_task(session, task, survey.id), False
     try:
-        return task_for(lab, survey.name), False
+        return task_for(workspace, survey.name), False
     except NotFoundError:
-        with lab.sessions() as session:
+        with workspace.sessions() as session:
             clustered = session.scalar(
                 select(func.count()).select_from(Cluster).where(Cluster.survey_id == survey.id)
             )
         if not clustered:
-            lab.sequences(survey.id)
-        return lab.tasks.create(survey.id, DEFAULT_TASK, labels=[]), True
+            sequence_survey(workspace.sessions, survey.id, SequenceParams())
+        with transaction(workspace.sessions) as session:
+            return create_task(session, survey.id, DEFAULT_TASK, labels=[]), True
 
 
 def import_labels(
-    lab: Lab,
-    survey: Any,
+    workspace: Workspace,
+    survey: SurveyRef,
     source: str,
     path: str | None = None,
     task: Any = None,
@@ -140,11 +148,11 @@ def import_labels(
     Options: ``level`` (folders), ``species_key``/``individual_key`` (xmp),
     ``threshold`` (md-json).
     """
-    row = lab.survey(survey)
-    found = read_labels(lab, row, source, path, **options)
-    target, created = _task(lab, row, task)
+    row = get_survey(workspace, survey)
+    found = read_labels(workspace, row, source, path, **options)
+    target, created = _task(workspace, row, task)
     report = LabelImport(target.name, path or source, problems=list(found.problems))
-    with transaction(lab.sessions) as session:
+    with transaction(workspace.sessions) as session:
         store_image_labels(
             session,
             row.id,
