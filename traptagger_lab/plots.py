@@ -11,7 +11,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from traptagger_lab.lab import Lab
+    from traptagger_lab.workspace import Workspace
 
 
 def pyplot() -> Any:
@@ -27,6 +27,7 @@ def timeline(images: pd.DataFrame, title: str = "Images per camera") -> Figure:
     timed = images.dropna(subset=["corrected_timestamp"]).copy()
     timed["camera_label"] = timed["site"].astype(str) + "/" + timed["camera"].astype(str)
     cameras = sorted(timed["camera_label"].unique())
+    fig: Figure
     fig, ax = plt.subplots(figsize=(10, 0.5 + 0.45 * max(1, len(cameras))))
     for row, camera in enumerate(cameras):
         times = timed.loc[timed["camera_label"] == camera, "corrected_timestamp"]
@@ -44,6 +45,7 @@ def site_map(sites: pd.DataFrame, size_by: str = "images") -> Figure:
     """Sites at their coordinates, sized by ``size_by`` (sites without coordinates are listed)."""
     plt = pyplot()
     located = sites.dropna(subset=["latitude", "longitude"])
+    fig: Figure
     fig, ax = plt.subplots(figsize=(6, 5))
     if len(located):
         sizes = 40 + 400 * located[size_by] / max(1, located[size_by].max())
@@ -61,12 +63,15 @@ def site_map(sites: pd.DataFrame, size_by: str = "images") -> Figure:
 
 
 def cluster_thumbnails(
-    lab: Lab, images: pd.DataFrame, cluster_ids: list[int], per_row: int = 5
+    workspace: Workspace, images: pd.DataFrame, cluster_ids: list[int], per_row: int = 5
 ) -> Figure:
     """A row of thumbnails for each cluster, labelled with site, camera and time."""
     from PIL import Image
 
+    from traptagger_lab.ingest.copies import read_copy
+
     plt = pyplot()
+    fig: Figure
     fig, axes = plt.subplots(
         len(cluster_ids), per_row, figsize=(2.4 * per_row, 1.9 * len(cluster_ids)), squeeze=False
     )
@@ -78,7 +83,7 @@ def cluster_thumbnails(
             if col >= len(members):
                 continue
             member = members.iloc[col]
-            picture = Image.open(BytesIO(lab.thumbnail(int(member["image_id"]))))
+            picture = Image.open(BytesIO(read_copy(workspace, int(member["image_id"]))))
             ax.imshow(picture)
             when = member["corrected_timestamp"]
             stamp = when.strftime("%m-%d %H:%M:%S") if pd.notna(when) else "no time"
@@ -90,6 +95,7 @@ def cluster_thumbnails(
 def activity_plot(curves: dict[str, pd.DataFrame], title: str = "Activity") -> Figure:
     """Activity curves (``results.activity(species)``) of one or more species over the day."""
     plt = pyplot()
+    fig: Figure
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, curve in curves.items():
         ax.plot(curve["hour"], curve["density"], label=name)
@@ -107,6 +113,7 @@ def activity_plot(curves: dict[str, pd.DataFrame], title: str = "Activity") -> F
 def detections_plot(table: pd.DataFrame, title: str = "Independent detections") -> Figure:
     """Detections per period and species (``results.detections_over_time()``), stacked."""
     plt = pyplot()
+    fig: Figure
     fig, ax = plt.subplots(figsize=(9, 4))
     if len(table):
         table.plot(kind="bar", stacked=True, ax=ax, width=0.9)
