@@ -32,7 +32,7 @@ from traptagger_lab.ingest.discover import Source
 from traptagger_lab.ingest.layout import Layout
 from traptagger_lab.ingest.sources import SurveySources, survey_sources
 from traptagger_lab.recovery import Recovery
-from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey
+from traptagger_lab.sequences import SequenceParams, SequenceReport, cluster_survey, sequence_survey
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.surveys import (
@@ -61,7 +61,7 @@ class Lab:
 
         self.tasks = Tasks(self.workspace)
         self.annotate = Annotate(self.workspace)
-        self.training = Training(self)
+        self.training = Training(self.workspace)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class Lab:
         ``species``, ``sites``, ``start``, ``end``."""
         from traptagger_lab.results.api import Results
 
-        return Results(self, task, min_delta_minutes, exclude, **filters)
+        return Results(self.workspace, task, min_delta_minutes, exclude, **filters)
 
     def export(self, task: Any, format: str, path: str, **options: Any) -> Any:  # noqa: A002 (the interface names it)
         """Write a task's settled labels as csv, excel, record-table, camtrap-dp, coco,
@@ -205,7 +205,7 @@ class Lab:
         an existing export is refused unless ``overwrite=True``."""
         from traptagger_lab.exports.exporting import export
 
-        return export(self, task, format, path, **options)
+        return export(self.workspace, task, format, path, **options)
 
     def import_labels(
         self,
@@ -221,7 +221,7 @@ class Lab:
         :func:`traptagger_lab.exports.importing.import_labels`)."""
         from traptagger_lab.exports.importing import import_labels
 
-        return import_labels(self, survey, source, path, task, add_labels, **options)
+        return import_labels(self.workspace, survey, source, path, task, add_labels, **options)
 
     def survey(self, ref: SurveyRef) -> Survey:
         """A survey by name, id or object.
@@ -369,25 +369,12 @@ class Lab:
         """Write the survey's detections as MegaDetector batch-output JSON (for Timelapse).
 
         Paths in the file are relative to the survey's source folder. An existing file is
-        refused unless ``overwrite``.
+        refused unless ``overwrite`` (see
+        :func:`traptagger_lab.exports.exporting.export_detections`).
         """
-        from traptagger_lab.detect.exchange import survey_to_md
-        from traptagger_lab.detect.mdjson import dumps
-        from traptagger_lab.detect.registry import known_models
-        from traptagger_lab.exports.destinations import Destination
+        from traptagger_lab.exports.exporting import export_detections
 
-        out = Destination.open(path, self.settings.fsspec_options(path), overwrite)
-        file = out.file("")  # the path itself
-        row = self.survey(survey)
-        name = (model or self.settings.detector).upper()
-        facts = known_models().get(name, {})
-        thresholds: dict[str, float] = {
-            k: float(facts[k]) for k in ("typical", "conservative") if k in facts
-        }
-        with self.sessions() as session:
-            document = survey_to_md(session, row.id, self._detector_name(row.id, name), thresholds)
-        out.write(file, dumps(document).encode())
-        return document
+        return export_detections(self.workspace, survey, path, model, overwrite)
 
     def import_detections(self, survey: SurveyRef, path: str, model: str | None = None) -> Any:
         """Store detections from a MegaDetector batch-output JSON instead of running detection.
@@ -578,13 +565,6 @@ class Lab:
             session.add(mask)
         return mask.id
 
-    def _detector_name(self, survey_id: int, wanted: str) -> str:
-        """The model name as stored for this survey (a .pt stem is stored as given)."""
-        from traptagger_lab.detect.exchange import stored_model_name
-
-        with self.sessions() as session:
-            return stored_model_name(session, survey_id, wanted)
-
     # -- sequences and time ------------------------------------------------------
 
     def sequences(
@@ -597,11 +577,7 @@ class Lab:
         """Group a survey's images into clusters (see :mod:`traptagger_lab.sequences`)."""
         row = self.survey(survey)
         params = SequenceParams(gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera)
-        with transaction(self.sessions) as session:
-            stored = session.get(Survey, row.id)
-            assert stored is not None
-            stored.settings = {**(stored.settings or {}), "sequences": params.model_dump()}
-        return cluster_survey(self.sessions, row.id, params)
+        return sequence_survey(self.sessions, row.id, params)
 
     def camera(self, survey: SurveyRef, camera: str) -> Camera:
         """A camera by ``"SITE/CAMERA"``, or by camera name when that is unique in the survey.
@@ -726,14 +702,9 @@ class Lab:
 
     def thumbnail(self, image_id: int, size: str = "thumbnail") -> bytes:
         """The JPEG bytes of an image's ``thumbnail`` or ``compressed`` copy."""
-        with self.sessions() as session:
-            image = session.get(Image, image_id)
-            if image is None:
-                raise NotFoundError(f"no image with id {image_id}")
-            key = image.thumbnail_key if size == "thumbnail" else image.compressed_key
-        if key is None:
-            raise NotFoundError(f"image {image_id} has no {size} copy")
-        return self.store.get(key)
+        from traptagger_lab.ingest.copies import read_copy
+
+        return read_copy(self.workspace, image_id, size)
 
 
 def open_lab(

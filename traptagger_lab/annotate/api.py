@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from traptagger_lab.workspace import Workspace
 
 
-
 class Tasks:
     """Create and look up annotation tasks (``lab.tasks``)."""
 
