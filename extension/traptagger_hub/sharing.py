@@ -38,6 +38,7 @@ SURVEY_ROWS: dict[str, str] = {
     "cluster": "survey_id = {survey}",
     "image": "survey_id = {survey}",
     "ingest_issue": "survey_id = {survey}",
+    "survey_source": "survey_id = {survey}",
     "processing_run": "survey_id = {survey}",
     "export": "survey_id = {survey}",
     "task": "survey_id = {survey}",

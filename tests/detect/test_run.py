@@ -136,7 +136,7 @@ def test_bad_imported_boxes_are_left_out_and_named(
         [0.5, 0.5, float("inf"), 0.1],
         [float("nan"), 0.1, 0.1, 0.1],
         [1.5, 0.1, 0.1, 0.1],
-        [0.1, 0.1, 0.0, 0.2],
+        [0.1, 0.1, -0.1, 0.2],
         [0.1, 0.1, True, 0.2],
     ]
     photos = sample_survey.photos[:2]
