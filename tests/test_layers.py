@@ -21,9 +21,11 @@ ABOVE_FOUNDATION = (
 )  # fmt: skip
 
 
-def imports_of(source: str, module: str) -> set[str]:
+def imports_of(source: str, module: str, modules: set[str] | None = None) -> set[str]:
     """Every module a source file imports (absolute names; relative ones resolved against
-    ``module``), including imports inside functions and under ``TYPE_CHECKING``."""
+    ``module``), including imports inside functions and under ``TYPE_CHECKING``. With
+    ``modules`` known, ``from package import a, b`` of submodules does not count as
+    importing the package itself."""
     found: set[str] = set()
     package = module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(source)):
@@ -34,20 +36,25 @@ def imports_of(source: str, module: str) -> set[str]:
             if node.level:
                 parts = package.split(".")
                 base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            named = {f"{base}.{alias.name}" for alias in node.names}
+            found.update(named)
+            if modules is None or not named <= modules:
+                found.add(base)
     return found
 
 
-def _modules() -> dict[str, set[str]]:
-    """Module name -> the traptagger_lab modules it imports."""
+def _modules(every_import: bool = False) -> dict[str, set[str]]:
+    """Module name -> the traptagger_lab modules it imports (every module, when asked)."""
+    ours = {
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for p in PACKAGE.rglob("*.py")
+    }
     graph = {}
     for path in PACKAGE.rglob("*.py"):
         parts = path.relative_to(REPO).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        graph[name] = {
-            i for i in imports_of(path.read_text(), name) if i.startswith("traptagger_lab.")
-        }
+        found = imports_of(path.read_text(), name, ours)
+        graph[name] = found if every_import else {i for i in found if i in ours}
     return graph
 
 
@@ -55,10 +62,14 @@ def _layer(module: str) -> str:
     return module.split(".")[1] if module.count(".") else ""
 
 
-def _breaches(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+def _breaches(
+    importers: tuple[str, ...],
+    forbidden: tuple[str, ...],
+    graph: dict[str, set[str]] | None = None,
+) -> list[str]:
     return sorted(
         f"{module} imports {target}"
-        for module, targets in _modules().items()
+        for module, targets in (graph if graph is not None else _modules()).items()
         if _layer(module) in importers
         for target in targets
         if _layer(target) in forbidden
@@ -96,8 +107,78 @@ def test_widgets_never_touch_the_database() -> None:
         assert "sqlalchemy" not in {i.split(".")[0] for i in imports_of(path.read_text(), "x.y")}
 
 
-@pytest.mark.parametrize("face", ["widgets", "cli", "lab"])
-def test_nothing_below_imports_a_face(face: str) -> None:
-    """Stages and the foundation never import the faces above them (widgets, CLI, hub)."""
-    below = ("db", "storage", "compute", "settings", "errors", "ingest", "detect", "classify")
-    assert _breaches(below, (face,)) == []
+#: The stages: each takes a Workspace and reads other stages through their functions.
+STAGES = (
+    "ingest", "sequences", "clock", "detect", "classify", "annotate", "results", "exports",
+    "training", "plots", "tables", "runs", "recovery", "leases", "messages",
+)  # fmt: skip
+#: The faces above Lab, and Lab itself.
+FACES = ("lab", "widgets", "cli", "demo")
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_no_stage_imports_a_face(face: str) -> None:
+    """Stages and the foundation never import Lab or a face, not even for type checking."""
+    assert _breaches((*STAGES, *FOUNDATION, "surveys", "workspace"), (face,)) == []
+
+
+def test_nothing_in_the_library_imports_the_hub() -> None:
+    assert not [
+        module
+        for module, targets in _modules(every_import=True).items()
+        if any(t.split(".")[0] == "traptagger_hub" for t in targets)
+    ]
+
+
+def test_a_stage_importing_lab_would_be_caught() -> None:
+    graph = {"traptagger_lab.results.api": {"traptagger_lab.lab"}}
+    assert _breaches(STAGES, ("lab",), graph) == [
+        "traptagger_lab.results.api imports traptagger_lab.lab"
+    ]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The import cycles: strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if target not in graph:
+                continue
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_lab_is_in_no_import_cycle() -> None:
+    """Lab sits above the stages it fronts: no cycle runs through it (the graph's size and
+    its cycles are printed with ``-s``)."""
+    graph = _modules()
+    edges = sum(len(t) for t in graph.values())
+    groups = cycles(graph)
+    print(
+        f"import graph: {len(graph)} modules, {edges} edges, cycles: {[sorted(g) for g in groups]}"
+    )
+    assert not [g for g in groups if "traptagger_lab.lab" in g]
+    assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [{"a", "b"}]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from traptagger_lab.version import __version__
 
 if TYPE_CHECKING:
     from traptagger_lab.lab import Lab

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from traptagger_lab import __version__
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import ProcessingRun, utcnow
 from traptagger_lab.leases import Lease, Leases
+from traptagger_lab.version import __version__
 
 #: Stages whose runs write derived blobs (compressed copies, thumbnails, video stills).
 BLOB_STAGES = frozenset({"ingest"})

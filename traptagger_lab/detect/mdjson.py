@@ -122,7 +122,9 @@ def _inside_image(bbox: list[float], where: str) -> tuple[float, float, float, f
     if not all(math.isfinite(v) for v in (x, y, w, h)):
         raise ValueError(f"{where}: bbox {bbox!r} is not finite")
     if w < 0 or h < 0 or not (low <= x and low <= y and x + w <= high and y + h <= high):
-        raise ValueError(f"{where}: bbox {bbox!r} is not a box inside the image ([0, 1], no negative size)")
+        raise ValueError(
+            f"{where}: bbox {bbox!r} is not a box inside the image ([0, 1], no negative size)"
+        )
     (left, width), (top, height) = _clip(x, w), _clip(y, h)
     return left, top, width, height
 

@@ -410,7 +410,7 @@ def export(
     torch = _torch()
     import torchvision
 
-    import traptagger_lab
+    from traptagger_lab.version import __version__
 
     loss_fn = torch.nn.CrossEntropyLoss()
     evaluations: dict[str, Evaluation] = {}
@@ -482,7 +482,7 @@ def export(
         "thresholds": thresholds,
         "metrics": {split: e.summary() for split, e in evaluations.items()},
         "software": {
-            "traptagger_lab": traptagger_lab.__version__,
+            "traptagger_lab": __version__,
             "torch": torch.__version__,
             "torchvision": torchvision.__version__,
         },
