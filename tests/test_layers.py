@@ -182,3 +182,16 @@ def test_lab_is_in_no_import_cycle() -> None:
     )
     assert not [g for g in groups if "traptagger_lab.lab" in g]
     assert cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [{"a", "b"}]
+
+
+def test_lab_only_composes() -> None:
+    """Lab holds no SQL and no logic of its own: short, and every verb documented."""
+    from traptagger_lab.lab import Lab
+
+    source = (PACKAGE / "lab.py").read_text()
+    assert len(source.splitlines()) < 300
+    assert "select(" not in source
+    assert "session.execute" not in source
+    verbs = [name for name in dir(Lab) if not name.startswith("_")]
+    undocumented = [name for name in verbs if not (getattr(Lab, name).__doc__ or "").strip()]
+    assert undocumented == []

@@ -75,10 +75,10 @@ def _detect(lab: Lab, survey: str, data: Path, sample: bool) -> str:
     document = data / "sample_detections.json"
     if not document.exists():
         sample_detections(data, document)
-    report = lab.import_detections(survey, str(document), model="sample-detections")
+    imported = lab.import_detections(survey, str(document), model="sample-detections")
     lab.set_description(survey, SAMPLE_DETECTIONS_NOTE)
     print(f"demo: {SAMPLE_DETECTIONS_NOTE}", flush=True)
-    return f"imported sample detections: {report}"
+    return f"imported sample detections: {imported}"
 
 
 def _classifier(lab: Lab, survey: str, data: Path) -> str:

@@ -43,6 +43,8 @@ from traptagger_lab.db.models import (
     TaskItem,
 )
 from traptagger_lab.runs import add_counts, closing_run, start_run
+from traptagger_lab.surveys import SurveyRef, get_survey
+from traptagger_lab.workspace import Workspace
 
 
 class SequenceParams(BaseModel):
@@ -400,3 +402,26 @@ def sequence_survey(
         assert stored is not None
         stored.settings = {**(stored.settings or {}), "sequences": params.model_dump()}
     return cluster_survey(sessions, survey_id, params)
+
+
+def sequences(
+    workspace: Workspace,
+    survey: SurveyRef,
+    gap_s: float = 60.0,
+    max_minutes: float = 15.0,
+    per_camera: bool = False,
+) -> SequenceReport:
+    """Group a survey's images into clusters (see :mod:`traptagger_lab.sequences`); the
+    settings are remembered, so a clock fix re-clusters with them."""
+    row = get_survey(workspace, survey)
+    params = SequenceParams(gap_s=gap_s, max_minutes=max_minutes, per_camera=per_camera)
+    return sequence_survey(workspace.sessions, row.id, params)
+
+
+def recluster_if_clustered(sessions: sessionmaker[Session], survey_id: int) -> None:
+    """Cluster the survey again with its remembered settings, if it was ever clustered."""
+    with sessions() as session:
+        stored = session.get(Survey, survey_id)
+        params = (stored.settings or {}).get("sequences") if stored else None
+    if params:
+        cluster_survey(sessions, survey_id, SequenceParams(**params))

@@ -106,3 +106,59 @@ def get_survey(workspace: Workspace, ref: SurveyRef) -> Survey:
 def survey_names(session: Session) -> list[str]:
     """Every survey's name, in name order."""
     return list(session.scalars(select(Survey.name).order_by(Survey.name)))
+
+
+def create_survey(
+    workspace: Workspace, /, name: str, description: str = "", **fields: Any
+) -> Survey:
+    """Create a survey (or return the existing one of that name, also when another process
+    made it a moment ago)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from traptagger_lab.db.engine import transaction
+
+    try:
+        with transaction(workspace.sessions) as session:
+            found = session.scalar(select(Survey).where(Survey.name == name))
+            if found is not None:
+                return found
+            survey = Survey(name=name, description=description, settings={}, **fields)
+            session.add(survey)
+    except IntegrityError:  # made by another process between our read and our write
+        return get_survey(workspace, name)
+    return survey
+
+
+def set_survey_setting(workspace: Workspace, survey: SurveyRef, key: str, value: Any) -> None:
+    """Store one of the survey's settings (None removes it)."""
+    from traptagger_lab.db.engine import transaction
+
+    with transaction(workspace.sessions) as session:
+        set_setting(session, find_survey(session, survey).id, key, value)
+
+
+def set_description(workspace: Workspace, survey: SurveyRef, description: str) -> None:
+    """Replace the survey's description (shown with the survey: where its data came from)."""
+    from traptagger_lab.db.engine import transaction
+
+    with transaction(workspace.sessions) as session:
+        found = find_survey(session, survey)
+        stored = session.get(Survey, found.id)
+        assert stored is not None
+        stored.description = description
+
+
+def camera_of(workspace: Workspace, survey: SurveyRef, camera: str) -> Camera:
+    """A camera by ``"SITE/CAMERA"``, or by camera name when that is unique in the survey.
+
+    Raises:
+        NotFoundError: if no camera (or more than one) matches.
+    """
+    with workspace.sessions() as session:
+        return find_camera(session, find_survey(session, survey), camera)
+
+
+def sites(workspace: Workspace, survey: SurveyRef) -> pd.DataFrame:
+    """Sites with coordinates, camera and image counts, and first and last photo time."""
+    with workspace.sessions() as session:
+        return sites_frame(session, find_survey(session, survey).id)

@@ -16,8 +16,11 @@ from traptagger_lab.db.models import (
     IngestIssue,
     ProcessingRun,
     Site,
+    Survey,
     Video,
 )
+from traptagger_lab.surveys import SurveyRef, find_survey
+from traptagger_lab.workspace import Workspace
 
 IMAGE_COLUMNS = [
     "path",
@@ -166,3 +169,45 @@ def status_frame(counts: dict[str, Any]) -> pd.DataFrame:
         else:
             rows.append((key, value))
     return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")
+
+
+SURVEY_COLUMNS = [
+    "name", "description", "source", "images", "videos", "sites", "clusters",
+    "failed_files", "created_at",
+]  # fmt: skip
+
+
+def survey_table(workspace: Workspace) -> pd.DataFrame:
+    """Every survey with its counts of images, videos, sites, clusters and failed files."""
+    rows = []
+    with workspace.sessions() as session:
+        for survey in session.scalars(select(Survey).order_by(Survey.name)):
+            counts = status_counts(session, survey.id)
+            rows.append(
+                {
+                    "name": survey.name,
+                    "description": survey.description,
+                    "source": survey.source,
+                    **{k: counts[k] for k in ("images", "videos", "sites", "clusters")},
+                    "failed_files": counts["failed_files"],
+                    "created_at": survey.created_at,
+                }
+            )
+    return pd.DataFrame(rows, columns=SURVEY_COLUMNS)
+
+
+def images(workspace: Workspace, survey: SurveyRef, include_failures: bool = True) -> pd.DataFrame:
+    """One row per image (path, site, camera, times, hash, cluster, failure reason...)."""
+    with workspace.sessions() as session:
+        return images_frame(session, find_survey(session, survey).id, include_failures)
+
+
+def survey_status_counts(workspace: Workspace, survey: SurveyRef) -> dict[str, Any]:
+    """Where a survey stands, as nested plain numbers (what ``status --json`` prints)."""
+    with workspace.sessions() as session:
+        return status_counts(session, find_survey(session, survey).id)
+
+
+def survey_status(workspace: Workspace, survey: SurveyRef) -> pd.DataFrame:
+    """Where a survey stands, as a ``metric`` -> ``value`` table."""
+    return status_frame(survey_status_counts(workspace, survey))
