@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from traptagger_lab.widgets.markup import render
 
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
 
-def task_choices(lab: Any) -> list[tuple[str, int]]:
+
+def task_choices(lab: Lab) -> list[tuple[str, int]]:
     """(label, task id) for every task with work left, with its progress in the label."""
     return [(c.label, c.id) for c in lab.tasks.choices() if c.work_left]
 
 
-def annotation_app(lab: Any, annotator: str, job_size: int = 10) -> widgets.VBox:
+def annotation_app(lab: Lab, annotator: str, job_size: int = 10) -> widgets.VBox:
     """Task picker, then the :class:`ClusterTagger` for the chosen task."""
     from traptagger_lab.widgets.tagger import ClusterTagger
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from PIL import Image
@@ -19,13 +19,17 @@ from traptagger_lab.annotate.sightings import DrawnBox
 from traptagger_lab.annotate.views import Photo
 from traptagger_lab.widgets.markup import render
 
+if TYPE_CHECKING:
+    from traptagger_lab.annotate.tasks import TaskRef
+    from traptagger_lab.lab import Lab
+
 
 class SightingEditor(widgets.VBox):
     """Step through the photos of a cluster, correcting boxes and their species."""
 
     def __init__(
         self,
-        lab: Any,
+        lab: Lab,
         task: Any,
         annotator: str,
         cluster_id: int,
@@ -116,7 +120,7 @@ class SightingEditor(widgets.VBox):
 class SightingJobs(widgets.VBox):
     """A sighting task, job by job: correct each cluster's boxes, then its counts are submitted."""
 
-    def __init__(self, lab: Any, task: Any, annotator: str, job_size: int = 5) -> None:
+    def __init__(self, lab: Lab, task: TaskRef, annotator: str, job_size: int = 5) -> None:
         self.lab = lab
         self.task = lab.tasks.get(task)
         self.annotator = annotator

@@ -7,7 +7,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ipywidgets as widgets
@@ -19,10 +19,14 @@ from traptagger_lab.exports.destinations import DestinationExistsError
 from traptagger_lab.exports.exporting import FORMATS
 from traptagger_lab.widgets.markup import render
 
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
+
+
 log = logging.getLogger(__name__)
 
 
-def species_tasks(lab: Any) -> list[tuple[str, int]]:
+def species_tasks(lab: Lab) -> list[tuple[str, int]]:
     """(label, task id) of every species or sighting task, survey first."""
     return [
         (f"{c.survey} — {c.name}", c.id) for c in lab.tasks.choices(kinds=("species", "sighting"))
@@ -147,7 +151,7 @@ def _table(frame: pd.DataFrame) -> widgets.HTML:
 class ResultsDashboard:
     """Filters over one task's results, and tabs of what follows from them."""
 
-    def __init__(self, lab: Any, export_dir: str = "exports") -> None:
+    def __init__(self, lab: Lab, export_dir: str = "exports") -> None:
         from traptagger_lab.plots import activity_plot, detections_plot
 
         self.lab = lab
@@ -274,7 +278,7 @@ class ResultsDashboard:
         self.export_status.value = render("failed", what="Export", reason=reason)
 
 
-def results_dashboard(lab: Any, export_dir: str = "exports") -> widgets.VBox:
+def results_dashboard(lab: Lab, export_dir: str = "exports") -> widgets.VBox:
     """The dashboard's widget, filled for the first task."""
     dashboard = ResultsDashboard(lab, export_dir)
     if dashboard.task.value is not None:

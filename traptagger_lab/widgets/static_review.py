@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import ipywidgets as widgets
 
 from traptagger_lab.widgets.markup import render
+
+if TYPE_CHECKING:
+    from traptagger_lab.lab import Lab
 
 
 class StaticGroupReview(widgets.VBox):
@@ -20,7 +23,7 @@ class StaticGroupReview(widgets.VBox):
 
     KEYS: ClassVar[dict[str, str]] = {"s": "static", "n": "real", "k": "skip"}
 
-    def __init__(self, lab: Any, survey: str, reviewer: str = "", shown: int = 12) -> None:
+    def __init__(self, lab: Lab, survey: str, reviewer: str = "", shown: int = 12) -> None:
         self.lab = lab
         self.survey = survey
         self.reviewer = reviewer

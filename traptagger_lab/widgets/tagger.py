@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from io import BytesIO
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import ipywidgets as widgets
 from PIL import Image, ImageDraw
@@ -24,6 +24,11 @@ from PIL import Image, ImageDraw
 from traptagger_lab.annotate.stats import Pace
 from traptagger_lab.errors import ConfigurationError, StaleWorkError
 from traptagger_lab.widgets.markup import Markup, join, render
+
+if TYPE_CHECKING:
+    from traptagger_lab.annotate.tasks import TaskRef
+    from traptagger_lab.lab import Lab
+
 
 TUTORIAL = render("tutorial")
 
@@ -40,7 +45,7 @@ class ClusterTagger(widgets.VBox):
     }
 
     def __init__(
-        self, lab: Any, task: Any, annotator: str, job_size: int = 10, width: int = 800
+        self, lab: Lab, task: TaskRef, annotator: str, job_size: int = 10, width: int = 800
     ) -> None:
         self.lab = lab
         self.task = lab.tasks.get(task)
@@ -322,7 +327,7 @@ class _KindTagger(ClusterTagger):
     KIND: ClassVar[str]
 
     def __init__(
-        self, lab: Any, task: Any, annotator: str, job_size: int = 10, width: int = 800
+        self, lab: Lab, task: TaskRef, annotator: str, job_size: int = 10, width: int = 800
     ) -> None:
         kind = lab.tasks.get(task).kind
         if kind != self.KIND:
