@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,9 @@ from tests.conftest import REPO
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name, path=str(REPO / ".venv" / "bin")) or shutil.which(name)
+    """The tool beside the running interpreter (the suite's own environment), else on PATH."""
+    here = str(Path(sys.executable).parent)
+    path = shutil.which(name, path=here) or shutil.which(name)
     if path is None:
         pytest.skip(f"{name} is not installed (it comes with the dev extra)")
     return path
