@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from sqlalchemy import create_engine, text
+
 
 def paced_cli(pause_s: float) -> list[str]:
     """The command line that runs ``traptagger`` (arguments follow) with the pause."""
@@ -22,3 +24,16 @@ sys.argv[0] = "traptagger"
 main()
 """
     return [sys.executable, "-c", script]
+
+
+def images_written(url: str) -> int:
+    """How many image rows a (possibly half-way) ingest has committed; 0 while the schema
+    does not exist yet (the process is still starting)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT COUNT(*) FROM image")).scalar() or 0)
+    except Exception:  # the schema may not exist yet while the process starts
+        return 0
+    finally:
+        engine.dispose()

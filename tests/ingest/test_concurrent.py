@@ -15,23 +15,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
-from tests.ingest.paced import paced_cli
+from tests.ingest.paced import images_written, paced_cli
 from traptagger_lab.db.models import ProcessingRun, Survey
 from traptagger_lab.ingest.lock import AlreadyRunningError, stage_lock
 from traptagger_lab.sample import SampleSurvey
-
-
-def _images(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text("SELECT COUNT(*) FROM image")).scalar() or 0)
-    except Exception:  # the schema may not exist yet while the first process starts
-        return 0
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.slow
@@ -54,7 +43,9 @@ def test_a_second_ingest_of_a_running_survey_says_so(
         text=True,
     )
     deadline = time.monotonic() + 120
-    while _images(database_url) == 0 and time.monotonic() < deadline and first.poll() is None:
+    while (
+        images_written(database_url) == 0 and time.monotonic() < deadline and first.poll() is None
+    ):
         time.sleep(0.05)
     second = subprocess.run(
         [sys.executable, "-m", "traptagger_lab.cli", *arguments],

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
-from tests.ingest.paced import paced_cli
+from tests.ingest.paced import images_written, paced_cli
 from traptagger_lab.db.models import Image, IngestIssue, ProcessingRun, Video
 from traptagger_lab.sample import SampleSurvey
 
@@ -189,17 +189,6 @@ def test_ingest_from_s3_into_s3(
     assert listed["KeyCount"] > 0
 
 
-def _count_images(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return int(connection.execute(text("SELECT COUNT(*) FROM image")).scalar() or 0)
-    except Exception:  # the schema may not exist yet while the child starts
-        return 0
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.slow
 def test_killed_run_restarts_with_exactly_the_right_rows(
     database_url: str, sample_survey: SampleSurvey, lab_factory: Any, tmp_path: Path
@@ -219,11 +208,11 @@ def test_killed_run_restarts_with_exactly_the_right_rows(
     paced = [*paced_cli(0.2), *command[3:]]
     child = subprocess.Popen(paced, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while _count_images(database_url) < 9 and time.monotonic() < deadline and child.poll() is None:
+    while images_written(database_url) < 9 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    written = _count_images(database_url)
+    written = images_written(database_url)
     assert 0 < written < len(sample_survey.photos), "the kill should land half-way"
     finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert finished.returncode == 0, finished.stderr
