@@ -13,7 +13,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "traptagger_lab"
 
 #: The bottom of the house: these import no stage, no Lab, no face.
-FOUNDATION = ("db", "storage", "compute", "settings", "errors")
+FOUNDATION = ("db", "storage", "compute", "settings", "errors", "params")
 #: Stages and faces (what the foundation must never import).
 ABOVE_FOUNDATION = (
     "ingest", "detect", "classify", "annotate", "results", "exports", "training",

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from traptagger_lab.db.engine import transaction
@@ -229,3 +230,15 @@ def test_a_task_half_done_survives_reclustering(
             select(func.count()).select_from(JobItem).where(JobItem.status == "leased")
         )
         assert lost == 0  # no lease left behind on a sequence that is gone
+
+
+def test_sequence_params_defaults_and_ranges() -> None:
+    assert SequenceParams().model_dump() == {
+        "gap_s": 60.0,
+        "max_minutes": 15.0,
+        "per_camera": False,
+    }
+    for bad in ({"gap_s": 0}, {"max_minutes": -1}):
+        with pytest.raises(ValidationError) as caught:
+            SequenceParams(**bad)
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

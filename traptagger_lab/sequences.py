@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,19 +42,29 @@ from traptagger_lab.db.models import (
     Survey,
     TaskItem,
 )
+from traptagger_lab.params import StageParams
 from traptagger_lab.runs import add_counts, closing_run, start_run
 from traptagger_lab.surveys import SurveyRef, get_survey
 from traptagger_lab.workspace import Workspace
 
 
-class SequenceParams(BaseModel):
-    """How images are grouped into clusters."""
+class SequenceParams(StageParams):
+    """How images are grouped into clusters (remembered with the survey)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    gap_s: float = Field(default=60.0, gt=0, description="Largest gap inside a cluster (seconds).")
-    max_minutes: float = Field(default=15.0, gt=0, description="Longest cluster before a split.")
-    per_camera: bool = Field(default=False, description="Cluster each camera separately.")
+    gap_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Largest gap between consecutive images of one cluster (seconds).",
+    )
+    max_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        description="Longest a cluster may last before it is split (minutes).",
+    )
+    per_camera: bool = Field(
+        default=False,
+        description="Cluster each camera of a site separately (else a site's cameras together).",
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from traptagger_lab.classify.aggregate import NOTHING, RULES, UNKNOWN, ScoredDetection, suggest
+import pytest
+from pydantic import ValidationError
+
+from traptagger_lab.classify.aggregate import (
+    NOTHING,
+    RULES,
+    UNKNOWN,
+    AutoLabelRule,
+    ScoredDetection,
+    suggest,
+)
 
 
 def _dets(*labels: tuple[str, float], area: float = 0.01) -> list[ScoredDetection]:
@@ -46,3 +56,21 @@ def test_translations_thresholds_and_small_boxes() -> None:
     assert "threshold" in unsure.reason
     empty = suggest([], {}, {}, RULES["trails"])
     assert (empty.label, empty.reason) == (NOTHING, "no relevant detection")
+
+
+def test_auto_label_rules_defaults_and_ranges() -> None:
+    assert AutoLabelRule.model_fields["min_area"].default == 0.0025
+    assert AutoLabelRule(min_detections=2, min_share=0.3).min_area == 0.0025
+    assert {kind: rule.model_dump() for kind, rule in RULES.items()} == {
+        "trails": {"min_detections": 1, "min_share": 0.5, "min_area": 0.0025},
+        "baited": {"min_detections": 1, "min_share": 0.5, "min_area": 0.0025},
+        "plains": {"min_detections": 5, "min_share": 0.25, "min_area": 0.002},
+        "waterhole": {"min_detections": 5, "min_share": 0.25, "min_area": 0.002},
+    }
+    with pytest.raises(ValidationError) as caught:
+        AutoLabelRule()  # type: ignore[call-arg]  # count and share have no default
+    assert {e["loc"] for e in caught.value.errors()} == {("min_detections",), ("min_share",)}
+    for bad in ({"min_detections": 0}, {"min_share": 1.5}, {"min_area": -0.1}):
+        with pytest.raises(ValidationError) as caught:
+            AutoLabelRule(**{"min_detections": 1, "min_share": 0.5, **bad})
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

@@ -114,3 +114,26 @@ def test_cli_classify(
     assert report["classified"] == 4
     assert set(report["labels"]) <= {"Animal", "nothing"}
     assert report["labels"].get("Animal")
+
+
+def test_classify_params_defaults_and_ranges(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from traptagger_lab.classify.model import ClassifierSpec
+    from traptagger_lab.classify.run import ClassifyParams
+    from traptagger_lab.ingest.discover import Source
+    from traptagger_lab.ingest.sources import SurveySources
+    from traptagger_lab.storage import BlobStore
+
+    made = {
+        "spec": ClassifierSpec("savanna", tmp_path / "classifier.pt", ("impala", "zebra")),
+        "source": SurveySources.of(Source(str(tmp_path), {})),
+        "store": BlobStore(str(tmp_path / "store")),
+    }
+    params = ClassifyParams(**made)
+    assert params.device == "cpu"
+    assert all(getattr(params, name) is value for name, value in made.items())  # as given
+    for bad in ({"spec": {"name": "savanna"}}, {"device": None}):
+        with pytest.raises(ValidationError) as caught:
+            ClassifyParams(**{**made, **bad})
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

@@ -200,3 +200,26 @@ def test_cli_detect_and_import(random_detector: Path, tmp_path: Path) -> None:
     assert status["detection"][report["model"]]["remaining"] == 0
     imported = json.loads(cli("import-detections", "S", str(out), "--model", "MDV5B").stdout)
     assert imported["images"] == report["images"] - 6  # the video's stills come as one video entry
+
+
+def test_detect_params_defaults_and_ranges(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from traptagger_lab.detect.registry import DetectorSpec
+    from traptagger_lab.detect.run import DetectParams
+    from traptagger_lab.ingest.discover import Source
+    from traptagger_lab.ingest.sources import SurveySources
+    from traptagger_lab.storage import BlobStore
+
+    made = {
+        "spec": DetectorSpec("MDV5A", tmp_path / "md_v5a.0.0.pt"),
+        "source": SurveySources.of(Source(str(tmp_path), {})),
+        "store": BlobStore(str(tmp_path / "store")),
+    }
+    params = DetectParams(**made)
+    assert (params.device, params.batch_size, params.readers) == ("auto", 8, 4)
+    assert all(getattr(params, name) is value for name, value in made.items())  # as given
+    for bad in ({"batch_size": 0}, {"readers": 0}, {"store": str(tmp_path)}):
+        with pytest.raises(ValidationError) as caught:
+            DetectParams(**{**made, **bad})
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

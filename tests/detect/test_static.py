@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from traptagger_lab.db.models import Detection
@@ -96,3 +98,19 @@ def test_cli_filter(sample_survey: SampleSurvey, tmp_path: Path, cli: Any) -> No
     cli("import-detections", "S", str(tmp_path / "md.json"))
     result = cli("filter", "S", "--min-count", "3")
     assert json.loads(result.stdout)["static_groups"] == 1
+
+
+def test_static_params_defaults_and_ranges() -> None:
+    assert StaticParams().model_dump() == {
+        "min_count": 5,
+        "min_share": 0.05,
+        "linger_s": 3600,
+        "iou_small": 0.5,
+        "iou_medium": 0.6,
+        "iou_large": 0.7,
+        "min_score": 0.05,
+    }
+    for bad in ({"min_count": 1}, {"min_share": 1.5}, {"iou_large": 1.2}, {"min_score": -0.1}):
+        with pytest.raises(ValidationError) as caught:
+            StaticParams(**bad)
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.storage import BlobStore
@@ -56,3 +57,37 @@ def test_rare_classes_weigh_more() -> None:
     weights = class_weights(data, TrainConfig())
     assert weights.tolist() == pytest.approx([2.0, 8 / 12])  # total / (classes x count)
     assert class_weights(data, TrainConfig(balance="sampler")) is None
+
+
+def test_train_config_defaults_and_ranges() -> None:
+    assert TrainConfig().model_dump() == {
+        "arch": "efficientnet_b0",
+        "image_size": 224,
+        "epochs": 30,
+        "batch_size": 32,
+        "lr": 1e-3,
+        "weight_decay": 1e-4,
+        "label_smoothing": 0.1,
+        "balance": "weights",
+        "monitor": "val_loss",
+        "patience": 5,
+        "amp": None,
+        "pretrained": None,
+        "steps_per_epoch": None,
+        "num_workers": 2,
+        "target_precision": 0.9,
+        "seed": 0,
+    }
+    for bad in (
+        {"image_size": 16},
+        {"epochs": 0},
+        {"lr": 0},
+        {"label_smoothing": 1},
+        {"balance": "oversample"},
+        {"monitor": "train_loss"},
+        {"steps_per_epoch": 0},
+        {"target_precision": 1.5},
+    ):
+        with pytest.raises(ValidationError) as caught:
+            TrainConfig(**bad)
+        assert [e["loc"] for e in caught.value.errors()] == [(next(iter(bad)),)]

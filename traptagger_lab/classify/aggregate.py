@@ -13,7 +13,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from traptagger_lab.params import StageParams
 
 #: The suggestion for a cluster with no relevant detection: the AI calls it empty.
 NOTHING = "nothing"
@@ -24,14 +26,27 @@ UNKNOWN = "unknown"
 NO_SPECIES = frozenset({NOTHING, UNKNOWN})
 
 
-class AutoLabelRule(BaseModel):
-    """When a suggestion becomes a label without a person looking."""
+class AutoLabelRule(StageParams):
+    """When a suggestion becomes a label without a person looking (no defaults for the
+    count and share: each survey kind has its own, in :data:`RULES`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_detections: int = Field(ge=1, description="Fewest detections of the label.")
-    min_share: float = Field(ge=0, le=1, description="Share of relevant detections it must exceed.")
-    min_area: float = Field(default=0.0025, ge=0, description="Smallest box (share of frame) used.")
+    min_detections: int = Field(
+        ge=1,
+        description="Fewest detections the label needs above its class threshold (detections).",
+    )
+    min_share: float = Field(
+        ge=0,
+        le=1,
+        description="Share of the cluster's usable detections (relevant and not too small) "
+        "the label must exceed (0-1).",
+    )
+    min_area: float = Field(
+        default=0.0025,
+        ge=0,
+        le=1,
+        description="Smallest box counted; smaller ones are too small to classify "
+        "(share of the frame's area, 0-1).",
+    )
 
 
 #: TrapTagger's rules by survey kind (CLUSTER_DET_COUNT / DET_RATIO / CLASSIFICATION_DET_AREA).

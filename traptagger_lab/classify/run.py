@@ -17,6 +17,7 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Any
 
+from pydantic import Field, InstanceOf
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,7 @@ from traptagger_lab.db.models import (
 from traptagger_lab.detect.crops import square_crop
 from traptagger_lab.detect.relevance import relevant_detections
 from traptagger_lab.ingest.sources import SurveySources
+from traptagger_lab.params import StageParams
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
 
@@ -42,14 +44,24 @@ from traptagger_lab.storage import BlobStore
 CATEGORY_LABELS = {2: "human", 3: "vehicle"}
 
 
-@dataclass(frozen=True)
-class ClassifyParams:
-    """What a worker needs: the classifier and where the pictures are."""
+class ClassifyParams(StageParams):
+    """What a worker needs: the classifier and where the pictures are.
 
-    spec: ClassifierSpec
-    source: SurveySources
-    store: BlobStore
-    device: str = "cpu"
+    ``spec``, ``source`` and ``store`` are objects already made (a loaded classifier
+    folder, the survey's sources, the blob store), taken as they are (checked by type only).
+    """
+
+    spec: InstanceOf[ClassifierSpec] = Field(
+        description="The classifier: its weights, labels, input size and class thresholds."
+    )
+    source: InstanceOf[SurveySources] = Field(
+        description="Where the survey's pictures are (each source's root)."
+    )
+    store: InstanceOf[BlobStore] = Field(description="The blob store video stills are read from.")
+    device: str = Field(
+        default="cpu",
+        description="Where the network runs: cpu or cuda (classify resolves auto first).",
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from pydantic import Field, InstanceOf
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,22 +27,37 @@ from traptagger_lab.detect.infer import Box, Letterboxed, detect_batch, letterbo
 from traptagger_lab.detect.model import DetectorInfo
 from traptagger_lab.detect.registry import DetectorSpec
 from traptagger_lab.ingest.sources import SurveySources
+from traptagger_lab.params import StageParams
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DetectParams:
-    """What a worker needs: the detector, where pictures are, and how to batch them."""
+class DetectParams(StageParams):
+    """What a worker needs: the detector, where pictures are, and how to batch them.
 
-    spec: DetectorSpec
-    source: SurveySources
-    store: BlobStore
-    device: str = "auto"
-    batch_size: int = 8
-    readers: int = 4
+    ``spec``, ``source`` and ``store`` are objects already made (a resolved detector, the
+    survey's sources, the blob store), taken as they are (checked by type only).
+    """
+
+    spec: InstanceOf[DetectorSpec] = Field(
+        description="The resolved detector: its name, weights file and thresholds."
+    )
+    source: InstanceOf[SurveySources] = Field(
+        description="Where the survey's pictures are (each source's root)."
+    )
+    store: InstanceOf[BlobStore] = Field(description="The blob store video stills are read from.")
+    device: str = Field(
+        default="auto",
+        description="Where the network runs: auto (a GPU when there is one), cpu or cuda.",
+    )
+    batch_size: int = Field(default=8, ge=1, description="Images per forward pass (images).")
+    readers: int = Field(
+        default=4,
+        ge=1,
+        description="Threads decoding and letterboxing pictures beside the network (threads).",
+    )
 
 
 @dataclass(frozen=True)

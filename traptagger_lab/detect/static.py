@@ -14,27 +14,53 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from traptagger_lab.params import StageParams
 
 
-class StaticParams(BaseModel):
+class StaticParams(StageParams):
     """Parameters of the static-detection filter (recorded with every run)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_count: int = Field(default=5, ge=2, description="Fewest photos a static box must recur in.")
+    min_count: int = Field(
+        default=5, ge=2, description="Fewest photos a static box must recur in (photos)."
+    )
     min_share: float = Field(
-        default=0.05, ge=0, le=1, description="Smallest share of the camera's photos it recurs in."
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Smallest share of the camera's photos a static box recurs in (0-1).",
     )
     linger_s: float = Field(
-        default=3600, ge=0, description="A group all within this span is a lingering animal."
+        default=3600,
+        ge=0,
+        description="A group whose photos all fall within this span is a lingering animal, "
+        "not a static box (seconds).",
     )
-    iou_small: float = Field(default=0.5, description="IoU needed for boxes under 1% of frame.")
+    iou_small: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Overlap (IoU, 0-1) two boxes under 1% of the frame need to be one place.",
+    )
     iou_medium: float = Field(
-        default=0.6, description="IoU needed for boxes of 1-10% of the frame."
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Overlap (IoU, 0-1) two boxes of 1-10% of the frame need to be one place.",
     )
-    iou_large: float = Field(default=0.7, description="IoU needed for boxes over 10% of the frame.")
-    min_score: float = Field(default=0.05, description="Boxes below this score are ignored.")
+    iou_large: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="Overlap (IoU, 0-1) two boxes over 10% of the frame need to be one place.",
+    )
+    min_score: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Detections scoring below this are ignored (detector score, 0-1).",
+    )
 
     def iou_needed(self, area: float) -> float:
         """The IoU two boxes of this size need to be "the same place" (tighter when bigger)."""

@@ -8,23 +8,39 @@ writes happen on the client, one transaction per batch
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+
+from pydantic import Field, InstanceOf
 
 from traptagger_lab.ingest.discover import Source
 from traptagger_lab.ingest.photos import DerivedSizes, process_photo
 from traptagger_lab.ingest.records import Failure, FailureReason, Outcome, SourceFile
 from traptagger_lab.ingest.videos import MAX_FRAMES, process_video
+from traptagger_lab.params import StageParams
 from traptagger_lab.storage import BlobStore
 
 
-@dataclass(frozen=True)
-class BatchParams:
-    """Everything a worker needs besides the files themselves."""
+class BatchParams(StageParams):
+    """Everything a worker needs besides the files themselves.
 
-    source: Source
-    store: BlobStore
-    sizes: DerivedSizes = field(default_factory=DerivedSizes)
-    max_video_frames: int = MAX_FRAMES
+    ``source`` and ``store`` are objects already made, taken as they are (checked by type
+    only).
+    """
+
+    source: InstanceOf[Source] = Field(
+        description="Where the files are: the root URL and its fsspec options."
+    )
+    store: InstanceOf[BlobStore] = Field(
+        description="Where the derived pictures (compressed copies, thumbnails, stills) go."
+    )
+    sizes: DerivedSizes = Field(
+        default_factory=DerivedSizes,
+        description="Widths (pixels) and JPEG quality of the compressed copy and thumbnail.",
+    )
+    max_video_frames: int = Field(
+        default=MAX_FRAMES,
+        ge=1,
+        description="Most stills taken from one video, at most one a second (stills).",
+    )
 
 
 def process_one(params: BatchParams, item: SourceFile, now: dt.datetime | None = None) -> Outcome:

@@ -16,12 +16,15 @@ from dataclasses import dataclass, replace
 from io import BytesIO
 from typing import Any
 
+from pydantic import Field, InstanceOf
+
 from traptagger_lab.compute import gpu_resources, map_unordered
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.detect.crops import square_crop
 from traptagger_lab.detect.registry import DetectorSpec
 from traptagger_lab.ingest.discover import Source
 from traptagger_lab.ingest.sources import SurveySources
+from traptagger_lab.params import StageParams
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.sources import Box, Example, Problem
 
@@ -48,16 +51,26 @@ def crop_folder(size: int, pad: float) -> str:
     return f"crops/{size}px" + (f"-pad{pad:g}" if pad else "")
 
 
-@dataclass(frozen=True)
-class CropParams:
-    """What a worker needs: where crops go, where stills are, and the crop geometry."""
+class CropParams(StageParams):
+    """What a worker needs: where crops go, where stills are, and the crop geometry.
 
-    out: BlobStore
-    store: BlobStore
-    options: dict[str, dict[str, Any]]  # fsspec options per protocol ("" for local files)
-    size: int = 256
-    pad: float = 0.0
-    quality: int = 90
+    ``out`` and ``store`` are blob stores already made, taken as they are (checked by type
+    only).
+    """
+
+    out: InstanceOf[BlobStore] = Field(description="The training set's folder crops go to.")
+    store: InstanceOf[BlobStore] = Field(description="The blob store video stills are read from.")
+    options: dict[str, dict[str, Any]] = Field(
+        description='fsspec options per protocol, to read photos with ("" for local files).'
+    )
+    size: int = Field(default=256, ge=16, description="Side of each square crop (pixels).")
+    pad: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Margin added on each side of a box (share of its long side, 0-1).",
+    )
+    quality: int = Field(default=90, ge=1, le=100, description="JPEG quality of the crops (1-100).")
 
 
 @dataclass(frozen=True)

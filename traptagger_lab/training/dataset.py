@@ -206,6 +206,8 @@ def build(
     Raises:
         ConfigurationError: when no class keeps at least ``spec.min_examples`` crops.
     """
+    # the crop geometry is checked before any detection runs
+    params = CropParams(out=out, store=store, options=options, size=size, pad=pad)
     boxed, left_rows = prepare(examples, spec)
     boxless, more_left = prepare(to_detect, spec)
     left_rows += more_left
@@ -214,7 +216,6 @@ def build(
     problems = [*problems, *detect_problems]
     unique, conflicts = one_label_per_box([*boxed, *found])
     problems += conflicts
-    params = CropParams(out=out, store=store, options=options, size=size, pad=pad)
     status, owner = cut_all(params, unique, client)
     rows = []
     for key, outcome in sorted(status.items()):

@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from traptagger_lab.classify.model import IMAGENET_MEAN, IMAGENET_STD
 from traptagger_lab.errors import ConfigurationError, InputFileError
+from traptagger_lab.params import StageParams
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.dataset import TrainingSet, open_set, site_key
 from traptagger_lab.training.evaluate import Evaluation, plain, thresholds_for
@@ -37,31 +38,58 @@ CHECKPOINT = "checkpoint.pt"
 Report = Callable[[dict[str, Any]], None]
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(StageParams):
     """How to train (every field has a sensible default for a few thousand crops)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    arch: str = Field("efficientnet_b0", description="A torchvision classification model.")
-    image_size: int = Field(224, ge=32, description="Network input, pixels per side.")
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(1e-3, gt=0, description="AdamW learning rate (cosine schedule).")
-    weight_decay: float = Field(1e-4, ge=0)
-    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    arch: str = Field(
+        default="efficientnet_b0",
+        description="A torchvision classification model (its name in torchvision.models).",
+    )
+    image_size: int = Field(default=224, ge=32, description="Network input (pixels per side).")
+    epochs: int = Field(
+        default=30, ge=1, description="Most epochs to train; early stopping may end sooner."
+    )
+    batch_size: int = Field(default=32, ge=1, description="Crops per optimiser step.")
+    lr: float = Field(
+        default=1e-3, gt=0, description="Peak AdamW learning rate (cosine schedule over epochs)."
+    )
+    weight_decay: float = Field(
+        default=1e-4, ge=0, description="AdamW weight decay coefficient (decoupled from the loss)."
+    )
+    label_smoothing: float = Field(
+        default=0.1, ge=0, lt=1, description="Share of each target spread over the other classes."
+    )
     balance: Literal["weights", "sampler", "none"] = Field(
-        "weights", description="Class-weighted loss, a balanced sampler, or neither."
+        default="weights",
+        description="Against rare classes: class-weighted loss, a balanced sampler, or neither.",
     )
-    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    patience: int = Field(5, ge=1, description="Epochs without improvement before stopping.")
-    amp: bool | None = Field(None, description="Mixed precision (default: on for CUDA).")
+    monitor: Literal["val_loss", "val_accuracy"] = Field(
+        default="val_loss",
+        description="The validation metric that picks the best epoch and stops early.",
+    )
+    patience: int = Field(
+        default=5, ge=1, description="Epochs without improvement before stopping (epochs)."
+    )
+    amp: bool | None = Field(
+        default=None, description="Mixed precision (None: on for CUDA devices, off otherwise)."
+    )
     pretrained: str | None = Field(
-        None, description="A local file of ImageNet weights for `arch` (random init without)."
+        default=None,
+        description="A local file of ImageNet weights for `arch` (None: random init).",
     )
-    steps_per_epoch: int | None = Field(None, ge=1, description="Cap batches per epoch.")
-    num_workers: int = Field(2, ge=0, description="Data loader processes (0 on Dask workers).")
-    target_precision: float = Field(0.9, gt=0, le=1, description="For per-class thresholds.")
-    seed: int = 0
+    steps_per_epoch: int | None = Field(
+        default=None, ge=1, description="Cap on batches per epoch (None: the whole train split)."
+    )
+    num_workers: int = Field(
+        default=2, ge=0, description="Data loader processes (always 0 on a Dask worker)."
+    )
+    target_precision: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Precision (0-1) each class's score threshold aims for on the val split.",
+    )
+    seed: int = Field(default=0, description="Random seed for initialisation and shuffling.")
 
 
 def _torch() -> Any:
