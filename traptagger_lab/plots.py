@@ -1,5 +1,5 @@
 """Pictures for notebooks: a timeline per camera, a site map, cluster thumbnails, activity
-curves and detections over time."""
+curves, detections over time and a confusion matrix."""
 
 from __future__ import annotations
 
@@ -122,5 +122,44 @@ def detections_plot(table: pd.DataFrame, title: str = "Independent detections") 
     ax.set_ylabel("detections")
     ax.set_title(title)
     fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(
+    confusion: pd.DataFrame, normalise: bool = True, title: str = "Confusion matrix"
+) -> Figure:
+    """A confusion matrix (truth rows by predicted columns, counts) as a heatmap: colours
+    are each row's shares when ``normalise`` (so rare species read as well as common
+    ones), every cell is written with its count."""
+    import numpy as np
+
+    plt = pyplot()
+    counts = confusion.to_numpy(dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    shade = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    shown = shade if normalise else counts
+    rows, columns = counts.shape
+    fig: Figure
+    fig, ax = plt.subplots(figsize=(2.5 + 0.7 * max(columns, 1), 2 + 0.55 * max(rows, 1)))
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalise else None, aspect="auto")
+    fig.colorbar(image, ax=ax, label="share of the row" if normalise else "sequences")
+    ax.set_xticks(range(columns), [str(c) for c in confusion.columns], rotation=45, ha="right")
+    ax.set_yticks(range(rows), [str(r) for r in confusion.index])
+    ax.set_xlabel(str(confusion.columns.name or "predicted"))
+    ax.set_ylabel(str(confusion.index.name or "truth"))
+    for row in range(rows):
+        for column in range(columns):
+            dark = shown[row, column] > (0.5 if normalise else shown.max() / 2)
+            ax.text(
+                column,
+                row,
+                f"{int(counts[row, column])}",
+                ha="center",
+                va="center",
+                color="white" if dark else "black",
+                fontsize=9,
+            )
+    ax.set_title(title)
     fig.tight_layout()
     return fig
