@@ -17,10 +17,11 @@ predicted set P:
   truth are not judged (their number is ``predicted_only``).
 
 A species' precision is its diagonal count over its column (every time it was predicted),
-recall over its row (every time the truth has it, ``support``). Macro averages are the
-mean over the species in the truth (an undefined precision counts as 0); micro averages
-pool every species' counts. ``accuracy`` is the share of truth sequences whose predicted
-set equals the truth set.
+recall over its row (every time the truth has it, ``support``), F1 their harmonic mean
+(2 hits over predicted + support, so 0 rather than undefined when only one of them is).
+Macro averages are the mean over the species in the truth (an undefined precision counts
+as 0); micro averages pool every species' counts. ``accuracy`` is the share of truth
+sequences whose predicted set equals the truth set.
 
 :func:`compare_sets` is the pure core; :func:`compare` reads a survey's or task's settled
 labels (:mod:`~traptagger_lab.annotate.settled`) and the truth (a task, or a CSV file of
@@ -170,12 +171,6 @@ def _ratio(top: float, bottom: float) -> float:
     return top / bottom if bottom else math.nan
 
 
-def _f1(precision: float, recall: float) -> float:
-    if math.isnan(precision) or math.isnan(recall):
-        return math.nan
-    return _ratio(2 * precision * recall, precision + recall) if precision + recall else 0.0
-
-
 def _scores(cells: Counter[tuple[str, str]], species: list[str], names: dict[str, str]) -> Any:
     """Per-species precision/recall/F1/support, then the macro and micro rows."""
     rows, pooled = [], [0, 0, 0]  # diagonal, column totals, row totals
@@ -184,7 +179,8 @@ def _scores(cells: Counter[tuple[str, str]], species: list[str], names: dict[str
         predicted = sum(n for (_, p), n in cells.items() if p == key)
         support = sum(n for (t, _), n in cells.items() if t == key)
         precision, recall = _ratio(hit, predicted), _ratio(hit, support)
-        rows.append((names[key], precision, recall, _f1(precision, recall), support))
+        f1 = _ratio(2 * hit, predicted + support)  # 2TP / (2TP + FP + FN)
+        rows.append((names[key], precision, recall, f1, support))
         pooled = [pooled[0] + hit, pooled[1] + predicted, pooled[2] + support]
     table = pd.DataFrame(rows, columns=SPECIES_COLUMNS)
     judged = table[table["support"] > 0].fillna({"precision": 0.0, "f1": 0.0})
@@ -193,7 +189,7 @@ def _scores(cells: Counter[tuple[str, str]], species: list[str], names: dict[str
     extra = pd.DataFrame(
         [
             ("macro", *macro, pooled[2]),
-            ("micro", micro_p, micro_r, _f1(micro_p, micro_r), pooled[2]),
+            ("micro", micro_p, micro_r, _ratio(2 * pooled[0], pooled[1] + pooled[2]), pooled[2]),
         ],
         columns=SPECIES_COLUMNS,
     )
