@@ -11,7 +11,9 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from traptagger_lab.db.engine import head_revision
@@ -272,3 +274,40 @@ def test_expected_failures_in_process(cli: object, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "error: no survey 'Nope'" in result.output
+
+
+def test_compare_prints_accuracy_and_writes_the_differences(
+    cli: Any, lab_factory: Any, sample_survey: SampleSurvey, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tests.conftest import annotate_all
+    from traptagger_lab.annotate.compare import compare
+    from traptagger_lab.cli import app
+    from traptagger_lab.sample import truth_label_table
+
+    workspace = tmp_path / "cli-workspace"
+    lab = lab_factory(workspace=str(workspace))
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    annotate_all(lab, "S", ["Impala", "Zebra"])
+    truth = truth_label_table(sample_survey.root, tmp_path / "truth.csv")
+    with truth.open("a") as handle:
+        handle.write("Site09/IMG_0001.JPG,Zebra,1\n")
+    expected = compare(lab.workspace, "S", truth)
+    assert len(expected.differ) > 0
+    assert len(expected.problems) == 1
+
+    out = tmp_path / "differ.csv"
+    shown = cli("compare", "S", "--truth", str(truth), "--csv", str(out)).output
+    assert f"accuracy: {expected.accuracy:.1%} of {expected.sequences} sequence(s)" in shown
+    assert f"{len(expected.differ)} sequence(s) differ" in shown
+    for species in ("Impala", "Zebra", "macro", "micro"):
+        assert any(line.split()[:1] == [species] for line in shown.splitlines()), species
+    assert "Site09/IMG_0001.JPG: no image of the survey has this path" in shown
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected.differ, check_dtype=False)
+
+    missing = CliRunner().invoke(app, ["compare", "S", "--truth", "Nope"])
+    assert missing.exit_code == 1
+    errors = [line for line in missing.output.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: task 'Nope' does not exist"]

@@ -532,6 +532,46 @@ def results(
     _write_table(frame, as_csv, output)
 
 
+@app.command("compare")
+def compare_command(
+    labels: Annotated[str, typer.Argument(help="Survey or task whose labels are judged.")],
+    truth: Annotated[
+        str,
+        typer.Option(
+            "--truth",
+            help="Task with the true labels, or a CSV of labelled photos (a path, "
+            "Directory + FileName or file column and a species or label column).",
+        ),
+    ],
+    people_only: Annotated[
+        bool, typer.Option("--people-only", help="Leave the AI's accepted labels out.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--csv", help="Write the sequences that differ to this CSV.")
+    ] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Accuracy of a survey's (or task's) labels against the truth: per species precision,
+    recall and F1, and the sequences that differ (see `lab.compare`)."""
+    from traptagger_lab.annotate.compare import compare
+
+    reference: str | Path = Path(truth) if Path(truth).is_file() else truth
+    with _open(workspace, dask_scheduler="sync") as lab:
+        found = compare(lab.workspace, labels, reference, people_only=people_only)
+    typer.echo(f"accuracy: {found.accuracy:.1%} of {found.sequences} sequence(s)")
+    typer.echo(found.per_species.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    typer.echo(f"{len(found.differ)} sequence(s) differ")
+    if len(found.detector_misses):
+        typer.echo(f"{len(found.detector_misses)} sequence(s) with animals have no box")
+    for problem in found.problems[:20]:
+        typer.echo(f"  {problem}", err=True)
+    if len(found.problems) > 20:
+        typer.echo(f"  ... and {len(found.problems) - 20} more truth row(s) not used", err=True)
+    if output is not None:
+        found.differ.to_csv(output, index=False)
+        typer.echo(f"wrote the {len(found.differ)} sequence(s) that differ to {output}")
+
+
 @app.command("export")
 def export_command(
     survey: SurveyName,
