@@ -1,4 +1,5 @@
-"""The results dashboard: filters, tables, plots, a map and exports, for notebooks and Voila."""
+"""The results dashboard: filters, tables, plots, a map, accuracy against a truth task and
+exports, for notebooks and Voila."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import html
 import logging
 import math
 import os
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -148,6 +150,88 @@ def _table(frame: pd.DataFrame) -> widgets.HTML:
     return widgets.HTML(frame.to_html(float_format=lambda v: f"{v:.3g}", max_rows=200))
 
 
+def truth_tasks(lab: Lab, task_id: int | None) -> list[tuple[str, int]]:
+    """(label, task id) of the tasks that can serve as truth for ``task_id``: the others of
+    its survey that people label (not the AI's, not review tasks)."""
+    every = lab.tasks.choices()
+    survey = next((c.survey for c in every if c.id == task_id), None)
+    return [
+        (f"{c.name} ({c.kind})", c.id)
+        for c in every
+        if c.survey == survey and c.id != task_id and c.kind not in ("auto", "review")
+    ]
+
+
+class AccuracyTab:
+    """The chosen task's labels against a truth task of the same survey: per-species
+    precision/recall/F1, the confusion matrix and the sequences that differ."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.task_id: int | None = None
+        self.truth = widgets.Dropdown(
+            description="Truth", options=[], value=None, style={"description_width": "initial"}
+        )
+        self.status = widgets.HTML()
+        self.scores = widgets.HTML()
+        self.matrix = widgets.Image(format="png", layout=widgets.Layout(max_width="720px"))
+        self.differ = widgets.HTML()
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.truth, self.status]),
+                self.scores,
+                self.matrix,
+                widgets.HTML(render("heading", level=4, text="Sequences that differ")),
+                self.differ,
+            ]
+        )
+        self.truth.observe(lambda _: self.show(), names="value")
+
+    def for_task(self, task_id: int | None) -> None:
+        """Offer the truth tasks of ``task_id``'s survey; nothing is compared until one is
+        picked."""
+        self.task_id = task_id
+        self.truth.value = None  # first, so that new options compare nothing
+        self.truth.options = truth_tasks(self.lab, task_id)
+        self._clear()
+        if not self.truth.options:
+            self.status.value = "No other task of this survey to compare with."
+
+    def _clear(self) -> None:
+        self.status.value = self.scores.value = self.differ.value = ""
+        self.matrix.value = b""
+
+    def show(self) -> None:
+        """Compare the task with the chosen truth task and fill the tab."""
+        from traptagger_lab.annotate.compare import compare
+
+        self._clear()
+        if self.task_id is None or self.truth.value is None:
+            return
+        try:
+            found = compare(self.lab.workspace, self.task_id, self.truth.value)
+        except (TrapTaggerError, ValueError) as exc:
+            self.status.value = render("failed", what="Comparison", reason=str(exc))
+            return
+        self.status.value = html.escape(found.summary())
+        self.scores.value = found.per_species.to_html(
+            index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"
+        )
+        if found.sequences:
+            self.matrix.value = _png(found.plot())
+        self.differ.value = found.differ.to_html(index=False, max_rows=500)
+
+
+def _png(figure: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (and freed)."""
+    import matplotlib.pyplot as plt
+
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 class ResultsDashboard:
     """Filters over one task's results, and tabs of what follows from them."""
 
@@ -181,8 +265,9 @@ class ResultsDashboard:
             value=False, description="Replace an earlier export", indent=False
         )
         self.export_status = widgets.HTML()
-        tabs = widgets.Tab(children=list(self.outputs.values()))
-        for index, name in enumerate(self.outputs):
+        self.accuracy = AccuracyTab(lab)
+        tabs = widgets.Tab(children=[*self.outputs.values(), self.accuracy.widget])
+        for index, name in enumerate([*self.outputs, "Accuracy"]):
             tabs.set_title(index, name)
         self.widget = widgets.VBox(
             [
@@ -209,7 +294,8 @@ class ResultsDashboard:
         self._choices()
 
     def _choices(self) -> None:
-        """Species and sites of the chosen task, for the filters."""
+        """Species and sites of the chosen task, for the filters; its truth tasks."""
+        self.accuracy.for_task(self.task.value)
         if self.task.value is None:
             self.status.value = "No species task yet: annotate or import labels first."
             return
