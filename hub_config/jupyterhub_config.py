@@ -17,6 +17,11 @@ the environment that command sets:
   account that alone can open the organisation's folder, and servers run as it)
   and ``TRAPTAGGER_PLATFORM_ADMINS`` (who approves enquiries), for the organisations service.
 
+The hub's classes and the service read their own variables when they are made: they are
+the defaults of documented traits (``traptagger_hub.hub.RegistryClient.registry_url``,
+``OrganisationSettings.notebooks``, ``traptagger_hub.settings.ServiceSettings``), which
+configuration here would override.
+
 Production differs only in the classes and services (see ``production_config.py``).
 """
 
@@ -71,7 +76,6 @@ else:
     # each hub keeps its people's Jupyter state (open tabs, settings) under its own state
     # folder, never in a /tmp/<name> that another hub on this machine would share
     c.SimpleLocalProcessSpawner.home_dir_template = str(state.resolve() / "homes" / "{username}")
-c.OrganisationSettings.notebooks = os.environ.get("TRAPTAGGER_HUB_NOTEBOOKS", "")
 c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120

@@ -33,12 +33,14 @@ import os
 
 from kubespawner import KubeSpawner  # or: from dockerspawner import DockerSpawner
 from oauthenticator.generic import GenericOAuthenticator
-
 from traptagger_hub.hub import OrganisationSettings, RegistryRoles
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - provided by JupyterHub
 
-os.environ.setdefault("TRAPTAGGER_HUB_REGISTRY", "mysql://hub:CHANGE_ME@db.internal/hub_registry")
+#: The registry: the hub's authenticator and spawner, and the organisations service, read it.
+REGISTRY = os.environ.get(
+    "TRAPTAGGER_HUB_REGISTRY", "mysql://hub:CHANGE_ME@db.internal/hub_registry"
+)
 
 
 class OrganisationOAuthenticator(RegistryRoles, GenericOAuthenticator):
@@ -49,6 +51,7 @@ class OrganisationKubeSpawner(OrganisationSettings, KubeSpawner):
     """One pod per user, started with the organisation's settings for their role."""
 
 
+c.RegistryClient.registry_url = REGISTRY  # the authenticator's and the spawner's
 c.JupyterHub.authenticator_class = OrganisationOAuthenticator
 c.GenericOAuthenticator.client_id = "CHANGE_ME"
 c.GenericOAuthenticator.client_secret = "CHANGE_ME"
@@ -75,8 +78,9 @@ c.JupyterHub.services = [
         "url": "http://127.0.0.1:8010",
         "command": ["python", "-m", "traptagger_hub.service"],
         "oauth_no_confirm": True,
+        # traptagger_hub.settings.ServiceSettings, by the variables its settings name
         "environment": {
-            "TRAPTAGGER_HUB_REGISTRY": os.environ["TRAPTAGGER_HUB_REGISTRY"],
+            "TRAPTAGGER_HUB_REGISTRY": REGISTRY,
             "TRAPTAGGER_HUB_DATABASE_SERVER": "mysql://provisioner:CHANGE_ME@db.internal",
             "TRAPTAGGER_HUB_ORGANISATIONS": "s3://CHANGE_ME-bucket/orgs",
             "TRAPTAGGER_PLATFORM_ADMINS": "CHANGE_ME@example.org",

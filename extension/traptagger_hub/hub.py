@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.auth import Authenticator
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from tornado import web
-from traitlets import Unicode, default
+from traitlets import Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from traptagger_hub.accounts import account_names, lock_store
@@ -25,6 +25,7 @@ from traptagger_hub.identities import canonical_username
 from traptagger_hub.orgs import Registry
 from traptagger_hub.registry_tables import Role
 from traptagger_hub.server import ANNOTATOR_SERVER_ARGS, EXTENSION_ARGS
+from traptagger_hub.settings import checked, from_environment
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.widgets import VOILA_ARGS, voila_environment
 
@@ -98,17 +99,42 @@ def chooser_html(roles: list[Role]) -> str:
 
 def organisation_form(spawner: Any) -> str:
     """JupyterHub's ``options_form`` callable: the chooser for the spawner's user."""
-    registry_url = getattr(spawner, "registry_url", "")
-    return chooser_html(registry_at(registry_url).roles(spawner.user.name))
+    return chooser_html(spawner.registry.roles(spawner.user.name))
 
 
-class RegistryRoles(_Authenticator):
-    """Mixin for any Authenticator (passwords here, OAuth in production): only people
-    with a role in an active organisation are allowed in."""
+class RegistryClient(LoggingConfigurable):
+    """Mixin of the hub's parts that read the registry (authenticator and spawner):
+    ``c.RegistryClient.registry_url`` sets it for both."""
 
     registry_url = Unicode(
-        os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
-    )
+        config=True,
+        help="""The registry's SQLAlchemy database URL (organisations, roles, passwords and
+        every organisation's database logins), e.g. 'sqlite:////srv/hub/registry.db' or
+        'mysql://hub:PASSWORD@db/hub_registry'. Default: $TRAPTAGGER_HUB_REGISTRY, read
+        when the authenticator or spawner is made; required.""",
+    ).tag(env="TRAPTAGGER_HUB_REGISTRY", required=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.registry_url  # noqa: B018 - a missing or bad registry stops the hub as it starts
+
+    @default("registry_url")
+    def _registry_url_default(self) -> str:
+        return str(from_environment(self, "registry_url"))
+
+    @validate("registry_url")
+    def _check_registry_url(self, proposal: Any) -> str:
+        return str(checked(self, "registry_url", proposal["value"]))
+
+    @property
+    def registry(self) -> Registry:
+        """The registry at :attr:`registry_url` (one per hub process)."""
+        return registry_at(self.registry_url)
+
+
+class RegistryRoles(RegistryClient, _Authenticator):
+    """Mixin for any Authenticator (passwords here, OAuth in production): only people
+    with a role in an active organisation are allowed in."""
 
     def normalize_username(self, username: str) -> str:
         """The registry's one form of a name (trimmed, case-folded): ``Alice`` is ``alice``."""
@@ -126,7 +152,7 @@ class RegistryRoles(_Authenticator):
 
     def check_allowed(self, username: str, authentication: Any = None) -> bool:
         """Allowed when the registry gives them a role somewhere (roles decide what they reach)."""
-        return bool(registry_at(self.registry_url).roles(username))
+        return bool(self.registry.roles(username))
 
 
 class RegistryAuthenticator(RegistryRoles, Authenticator):
@@ -134,7 +160,7 @@ class RegistryAuthenticator(RegistryRoles, Authenticator):
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         """The username when the password is right and they belong somewhere, else None."""
-        registry = registry_at(self.registry_url)
+        registry = self.registry
         try:
             username = canonical_username(data.get("username", ""))
         except ConfigurationError:
@@ -154,7 +180,7 @@ class RegistryAuthenticator(RegistryRoles, Authenticator):
         return username
 
 
-class OrganisationSettings(_Spawner):
+class OrganisationSettings(RegistryClient, _Spawner):
     """Mixin for any Spawner (local processes here, Docker or Kubernetes in production):
     start a user's server with their organisation's settings, per their role there.
 
@@ -162,10 +188,18 @@ class OrganisationSettings(_Spawner):
     only the Voila annotation app, with the annotator database login.
     """
 
-    registry_url = Unicode(
-        os.environ.get("TRAPTAGGER_HUB_REGISTRY", ""), config=True, help="the registry's URL"
-    )
-    notebooks = Unicode("", config=True, help="folder with the notebooks users open")
+    notebooks = Unicode(
+        "",
+        config=True,
+        help="""The folder of the notebooks people open (annotate.ipynb, welcome.ipynb...),
+        as the servers see it: with local stores each organisation gets its own copy in its
+        folder (copied when missing), else servers open this folder itself. Empty: servers
+        start in their default folder. Default: $TRAPTAGGER_HUB_NOTEBOOKS, else empty.""",
+    ).tag(env="TRAPTAGGER_HUB_NOTEBOOKS")
+
+    @default("notebooks")
+    def _notebooks_default(self) -> str:
+        return str(from_environment(self, "notebooks"))
 
     @default("options_form")
     def _organisation_chooser(self) -> Any:
@@ -176,7 +210,7 @@ class OrganisationSettings(_Spawner):
         return {"organisation": (formdata.get("organisation") or [""])[0]}
 
     def _role(self) -> tuple[str, str]:
-        registry = registry_at(self.registry_url)
+        registry = self.registry
         roles = registry.roles(self.user.name)
         wanted = (self.user_options or {}).get("organisation")
         chosen = next((r for r in roles if r.organisation == wanted), roles[0] if roles else None)
@@ -188,7 +222,7 @@ class OrganisationSettings(_Spawner):
         """The usual environment plus the organisation's database, store and identity."""
         env: dict[str, str] = super().get_env()
         organisation, _ = self._role()
-        registry = registry_at(self.registry_url)
+        registry = self.registry
         return organisation_environment(registry, self.user.name, organisation, env)
 
     def _root_dir(self) -> str | None:
@@ -196,7 +230,7 @@ class OrganisationSettings(_Spawner):
         if not self.notebooks:
             return None
         organisation, _ = self._role()
-        store = registry_at(self.registry_url).server_environment(self.user.name, organisation)[
+        store = self.registry.server_environment(self.user.name, organisation)[
             "TRAPTAGGER_STORAGE_URL"
         ]
         if not store.startswith("file://"):

@@ -4,7 +4,7 @@ A JupyterHub-managed service (``/services/organisations/``), logged in
 through the hub (OAuth). What each person sees depends on their role:
 
 - everyone: their organisations and roles, and the enquiry form for a new one;
-- platform admins (``TRAPTAGGER_PLATFORM_ADMINS``): pending enquiries to approve or reject
+- platform admins (``ServiceSettings.platform_admins``): pending enquiries to approve or reject
   (approving provisions the organisation's database, logins and store);
 - organisation admins: their people, with invitation links to create and people to remove,
   and their surveys to share with another organisation (read-only or read-write).
@@ -15,6 +15,8 @@ address and overall) and ``join/<token>`` (an invitation link).
 
 Handlers stay thin: the registry's work (database, provisioning: seconds) runs in a
 thread, never on the event loop, and :mod:`traptagger_hub.pages` renders the HTML.
+Its settings are :class:`traptagger_hub.settings.ServiceSettings`, made once by
+:func:`main` (from the environment JupyterHub gives the service, and the command line).
 """
 
 from __future__ import annotations
@@ -24,22 +26,27 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 from tornado.escape import url_escape
 from tornado.httputil import HTTPServerRequest
+from traitlets import TraitError
+from traitlets.config import Application
 
 from traptagger_hub import pages
 from traptagger_hub.identities import USERNAME_RULE, canonical_username
 from traptagger_hub.orgs import Registry
 from traptagger_hub.provision import Provisioner
 from traptagger_hub.registry_tables import InvitationInfo
+from traptagger_hub.settings import ServiceSettings
 from traptagger_lab.db.models import utcnow
 from traptagger_lab.errors import NotFoundError, TrapTaggerError
 
@@ -87,12 +94,6 @@ class EnquiryLimiter:
         self._everyone.append(now)
         self._clients[client] = mine
         return 0.0
-
-
-def platform_admins(setting: str) -> frozenset[str]:
-    """The platform admins a comma-separated setting names, in the registry's one form of a
-    name (``Admin, root`` -> ``{"admin", "root"}``)."""
-    return frozenset(canonical_username(name) for name in setting.split(",") if name.strip())
 
 
 def client_address(request: HTTPServerRequest) -> str:
@@ -401,18 +402,17 @@ class JoinHandler(_Page):
         return info
 
 
-def make_app() -> web.Application:
-    """The service's web application, configured from the environment JupyterHub gives it."""
-    prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
-    storage = os.environ.get("TRAPTAGGER_HUB_ORGANISATIONS", "organisations")
-    server = os.environ.get("TRAPTAGGER_HUB_DATABASE_SERVER", "sqlite")
-    endpoint = os.environ.get("TRAPTAGGER_HUB_S3_ENDPOINT_URL")
-    accounts = os.environ.get("TRAPTAGGER_HUB_OS_ACCOUNTS", "") == "1"
-    provisioner = Provisioner(server, storage, s3_endpoint_url=endpoint, os_accounts=accounts)
-    registry = Registry(os.environ["TRAPTAGGER_HUB_REGISTRY"], provisioner)
+def make_app(settings: ServiceSettings) -> web.Application:
+    """The service's web application, with its registry and links, as ``settings`` say."""
+    prefix = settings.service_prefix
+    provisioner = Provisioner(
+        settings.database_server,
+        settings.organisations,
+        s3_endpoint_url=settings.s3_endpoint_url or None,
+        os_accounts=settings.os_accounts,
+    )
+    registry = Registry(settings.registry_url, provisioner)
     registry.ensure_logins()  # people from before per-person database logins get theirs
-    admins = platform_admins(os.environ.get("TRAPTAGGER_PLATFORM_ADMINS", ""))
-    hub = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/")
     return web.Application(
         [
             (prefix, HomeHandler),
@@ -428,20 +428,38 @@ def make_app() -> web.Application:
         cookie_secret=os.urandom(32),
         xsrf_cookies=True,
         prefix=prefix,
-        links=pages.Links(prefix, hub),
+        links=pages.Links(prefix, url_path_join(settings.hub_base_url, "hub/")),
         registry=registry,
-        platform_admins=admins,
+        platform_admins=frozenset(settings.platform_admins),
         enquiry_limiter=EnquiryLimiter(),
     )
 
 
-def main() -> None:
-    """Run the service where JupyterHub says (``JUPYTERHUB_SERVICE_URL``)."""
-    from urllib.parse import urlparse
+class OrganisationsService(Application):
+    """``python -m traptagger_hub.service``: the service JupyterHub starts; settings on the
+    command line (``--ServiceSettings.<name>=<value>``) win over the environment's."""
 
-    address = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    make_app().listen(address.port or 80, address.hostname or "127.0.0.1")
-    ioloop.IOLoop.current().start()
+    name = "traptagger-organisations"
+    description = "The organisations service of TrapTagger Lab's JupyterHub."
+    classes = [ServiceSettings]  # noqa: RUF012 - traitlets reads it as a class attribute
+
+    def start(self) -> None:
+        """Check every setting, then serve where ``service_url`` says until stopped."""
+        settings = ServiceSettings(parent=self)
+        settings.check()
+        address = urlparse(settings.service_url)
+        make_app(settings).listen(address.port or 80, address.hostname or "127.0.0.1")
+        ioloop.IOLoop.current().start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the service; a bad or missing setting stops it with one line naming the setting."""
+    service = OrganisationsService()
+    try:
+        service.initialize(argv)
+        service.start()
+    except TraitError as exc:
+        sys.exit(f"{service.name}: {exc}")
 
 
 if __name__ == "__main__":

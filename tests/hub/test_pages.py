@@ -415,10 +415,3 @@ def test_visitor_asks_and_a_platform_admin_approves_in_the_browser(hub: Hub) -> 
         assert hub.registry.role_of(username, slug) == "admin"
     finally:
         Provisioner(MYSQL_SERVER, "unused").drop(slug)
-
-
-def test_platform_admins_are_named_in_one_form() -> None:
-    from traptagger_hub.service import platform_admins
-
-    assert platform_admins(" Admin, ROOT ,,") == {"admin", "root"}
-    assert platform_admins("") == frozenset()
