@@ -562,7 +562,10 @@ def compare_command(
     typer.echo(found.per_species.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo(f"{len(found.differ)} sequence(s) differ")
     if len(found.detector_misses):
-        typer.echo(f"{len(found.detector_misses)} sequence(s) with animals have no box")
+        typer.echo(
+            f"{len(found.detector_misses)} sequence(s) with animals have no box above the "
+            "detection threshold"
+        )
     for problem in found.problems[:20]:
         typer.echo(f"  {problem}", err=True)
     if len(found.problems) > 20:
@@ -584,9 +587,7 @@ def export_command(
             help="csv, excel, record-table, camtrap-dp, coco, md-json or folders.",
         ),
     ] = "csv",
-    task: Annotated[
-        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
-    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help=TASK_HELP)] = None,
     per: Annotated[
         str, typer.Option("--per", help="csv/excel rows: detection, image or cluster.")
     ] = "detection",
@@ -613,9 +614,11 @@ def export_command(
             help="Replace an existing export file, or write into a folder that is not empty.",
         ),
     ] = False,
+    people_only: PeopleOnly = False,
     workspace: Workspace = None,
 ) -> None:
-    """Write a task's labels in a standard format (see `lab.export`)."""
+    """Write a survey's settled labels (or a task's) in a standard format (see
+    `lab.exports.write`)."""
     options: dict[str, Any] = {
         "per": per,
         "min_delta_minutes": min_delta,
@@ -633,7 +636,11 @@ def export_command(
             options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
     with _open(workspace, dask_scheduler="sync") as lab:
         done = lab.export(
-            lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
+            lab.tasks.get(task, survey) if task else survey,
+            fmt,
+            destination,
+            people_only=people_only,
+            **options,
         )
     typer.echo(
         f"{done.format}: {done.rows} row(s) in {len(done.files)} file(s) under {destination}"

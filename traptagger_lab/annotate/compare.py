@@ -131,7 +131,7 @@ class Comparison:
         if self.predicted_only:
             text += f"; {self.predicted_only} labelled sequence(s) not in the truth"
         if len(self.detector_misses):
-            text += f"; {len(self.detector_misses)} detector miss(es)"
+            text += f"; {len(self.detector_misses)} with animals but no box above the threshold"
         if self.problems:
             text += f"; {len(self.problems)} truth row(s) not used"
         return text
