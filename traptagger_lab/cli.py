@@ -587,7 +587,9 @@ def export_command(
             help="csv, excel, record-table, camtrap-dp, coco, md-json or folders.",
         ),
     ] = "csv",
-    task: Annotated[str | None, typer.Option("--task", help=TASK_HELP)] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
+    ] = None,
     per: Annotated[
         str, typer.Option("--per", help="csv/excel rows: detection, image or cluster.")
     ] = "detection",
@@ -614,11 +616,9 @@ def export_command(
             help="Replace an existing export file, or write into a folder that is not empty.",
         ),
     ] = False,
-    people_only: PeopleOnly = False,
     workspace: Workspace = None,
 ) -> None:
-    """Write a survey's settled labels (or a task's) in a standard format (see
-    `lab.exports.write`)."""
+    """Write a task's labels in a standard format (see `lab.export`)."""
     options: dict[str, Any] = {
         "per": per,
         "min_delta_minutes": min_delta,
@@ -636,11 +636,7 @@ def export_command(
             options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
     with _open(workspace, dask_scheduler="sync") as lab:
         done = lab.export(
-            lab.tasks.get(task, survey) if task else survey,
-            fmt,
-            destination,
-            people_only=people_only,
-            **options,
+            lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
         )
     typer.echo(
         f"{done.format}: {done.rows} row(s) in {len(done.files)} file(s) under {destination}"
