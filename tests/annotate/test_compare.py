@@ -318,3 +318,5 @@ def test_detector_misses(lab: Any, sample_survey: SampleSurvey, tmp_path: Path) 
         scores = [best[c] if best[c] >= 0 else math.nan for c in missed]
         assert found["best_score"].tolist() == pytest.approx(scores, nan_ok=True)
     assert 0 < len(found) < len(animals)  # at 0.9 some sequences are missed, not all
+    with pytest.raises(ConfigurationError, match=r"between 0 and 1, not 1\.5"):
+        compare(lab.workspace, "S", table, threshold=1.5)

@@ -504,6 +504,8 @@ def compare(
         A :class:`Comparison` with ``per_annotator`` (the people's tasks among ``labels``),
         ``detector_misses`` and ``problems`` (truth rows not used) filled in.
     """
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ConfigurationError(f"a detection threshold is between 0 and 1, not {threshold}")
     table = labels if isinstance(labels, pd.DataFrame) else None
     with workspace.sessions() as session:
         chosen = None if table is not None else one_selection(session, labels, people_only)
