@@ -113,7 +113,7 @@ STAGES = (
     "training", "plots", "tables", "runs", "recovery", "leases", "messages",
 )  # fmt: skip
 #: The faces above Lab, and Lab itself.
-FACES = ("lab", "widgets", "cli", "demo")
+FACES = ("lab", "namespaces", "widgets", "cli", "demo")
 
 
 @pytest.mark.parametrize("face", FACES)

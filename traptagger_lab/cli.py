@@ -68,6 +68,10 @@ Workspace = Annotated[
     ),
 ]
 SurveyName = Annotated[str, typer.Argument(help="Name of the survey.")]
+PeopleOnly = Annotated[
+    bool, typer.Option("--people-only", help="Leave the AI's accepted auto-labels out.")
+]
+TASK_HELP = "A task (with the passes refining it); default: every pass over the survey."
 AsCsv = Annotated[bool, typer.Option("--csv", help="Write CSV (to stdout unless --output).")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")]
 
@@ -248,7 +252,7 @@ def _report_failures(lab: Any, survey: str, run_id: int, shown: int = 10) -> Non
 def surveys(workspace: Workspace = None) -> None:
     """List the surveys in the workspace."""
     with _open(workspace, dask_scheduler="sync") as lab:
-        table = lab.surveys
+        table = lab.surveys.table()
         typer.echo(table.to_string(index=False) if len(table) else "no surveys yet")
 
 
@@ -333,6 +337,45 @@ def classify(
     with _open(workspace) as lab:
         report = lab.classify(survey, classifier, mapping, device=device)
     typer.echo(json.dumps(vars(report), indent=2))
+
+
+@app.command("accept-suggestions")
+def accept_suggestions_command(
+    survey: SurveyName,
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            help="Auto-label rule: trails, baited, plains or waterhole (default: "
+            "the survey's kind)."
+        ),
+    ] = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Withdraw the AI's labels instead (kept in history).")
+    ] = False,
+    workspace: Workspace = None,
+) -> None:
+    """Record the AI's auto-labels as labels (they count in results; people's labels
+    replace them), or withdraw them with --undo."""
+    with _open(workspace, dask_scheduler="sync") as lab:
+        report = lab.undo_suggestions(survey) if undo else lab.accept_suggestions(survey, rule)
+    typer.echo(str(report))
+
+
+@app.command("labels")
+def labels_command(
+    survey: SurveyName,
+    task: Annotated[str | None, typer.Option("--task", help=TASK_HELP)] = None,
+    people_only: PeopleOnly = False,
+    as_csv: AsCsv = False,
+    output: Output = None,
+    workspace: Workspace = None,
+) -> None:
+    """The survey's settled labels: one row per sequence and label, with who (or which AI
+    rule) settled it, when, and what it replaced."""
+    with _open(workspace, dask_scheduler="sync") as lab:
+        target = lab.tasks.get(task, survey) if task else survey
+        frame = lab.settled_labels(target, people_only=people_only)
+    _write_table(frame, as_csv, output)
 
 
 @app.command("filter")
@@ -493,9 +536,7 @@ def results(
     table: Annotated[
         str, typer.Option("--table", "-t", help=f"One of: {', '.join(RESULT_TABLES)}.")
     ] = "record-table",
-    task: Annotated[
-        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
-    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help=TASK_HELP)] = None,
     min_delta: Annotated[
         float, typer.Option("--min-delta", help="Minutes between independent records.")
     ] = 60,
@@ -507,18 +548,20 @@ def results(
         str | None, typer.Option("--species", help="Species (detection-history).")
     ] = None,
     occasion: Annotated[int, typer.Option("--occasion", help="Occasion length in days.")] = 7,
+    people_only: PeopleOnly = False,
     as_csv: AsCsv = False,
     output: Output = None,
     workspace: Workspace = None,
 ) -> None:
-    """Results tables in the layouts camtrapR users know (CSV for R and spreadsheets)."""
+    """Results tables in the layouts camtrapR users know (CSV for R and spreadsheets), from
+    the survey's settled labels (every pass merged; see `lab.results.labels`)."""
     if table not in RESULT_TABLES:
         _fail(ValueError(f"--table {table!r}: use one of {', '.join(RESULT_TABLES)}"))
     if table == "detection-history" and not species:
         _fail(ValueError("--table detection-history needs --species"))
     with _open(workspace, dask_scheduler="sync") as lab:
         target = lab.tasks.get(task, survey) if task else survey
-        found = lab.results(target, min_delta_minutes=min_delta)
+        found = lab.results(target, min_delta_minutes=min_delta, people_only=people_only)
         if table == "record-table":
             frame = found.record_table(compared_to)
         elif table == "camera-operation":
@@ -553,11 +596,9 @@ def compare_command(
 ) -> None:
     """Accuracy of a survey's (or task's) labels against the truth: per species precision,
     recall and F1, and the sequences that differ (see `lab.compare`)."""
-    from traptagger_lab.annotate.compare import compare
-
     reference: str | Path = Path(truth) if Path(truth).is_file() else truth
     with _open(workspace, dask_scheduler="sync") as lab:
-        found = compare(lab.workspace, labels, reference, people_only=people_only)
+        found = lab.compare(labels, reference, people_only=people_only)
     typer.echo(f"accuracy: {found.accuracy:.1%} of {found.sequences} sequence(s)")
     typer.echo(found.per_species.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     typer.echo(f"{len(found.differ)} sequence(s) differ")
@@ -587,9 +628,7 @@ def export_command(
             help="csv, excel, record-table, camtrap-dp, coco, md-json or folders.",
         ),
     ] = "csv",
-    task: Annotated[
-        str | None, typer.Option("--task", help="Task name (default: the survey's first).")
-    ] = None,
+    task: Annotated[str | None, typer.Option("--task", help=TASK_HELP)] = None,
     per: Annotated[
         str, typer.Option("--per", help="csv/excel rows: detection, image or cluster.")
     ] = "detection",
@@ -616,9 +655,11 @@ def export_command(
             help="Replace an existing export file, or write into a folder that is not empty.",
         ),
     ] = False,
+    people_only: PeopleOnly = False,
     workspace: Workspace = None,
 ) -> None:
-    """Write a task's labels in a standard format (see `lab.export`)."""
+    """Write a survey's settled labels (or a task's) in a standard format (see
+    `lab.exports.write`)."""
     options: dict[str, Any] = {
         "per": per,
         "min_delta_minutes": min_delta,
@@ -636,7 +677,11 @@ def export_command(
             options["taxa"] = {r[0]: r[1] for r in csv.reader(handle) if len(r) >= 2}
     with _open(workspace, dask_scheduler="sync") as lab:
         done = lab.export(
-            lab.tasks.get(task, survey) if task else survey, fmt, destination, **options
+            lab.tasks.get(task, survey) if task else survey,
+            fmt,
+            destination,
+            people_only=people_only,
+            **options,
         )
     typer.echo(
         f"{done.format}: {done.rows} row(s) in {len(done.files)} file(s) under {destination}"

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm.auto import tqdm
 
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.settings import EC2Settings, Settings
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def make_client(settings: Settings) -> Any | None:
+def make_client(settings: Settings) -> Client | None:
     """A ``distributed.Client`` as the settings say, or None for ``sync``.
 
     The caller owns the client (and its LocalCluster) and closes it.
@@ -102,7 +105,7 @@ def make_ec2_cluster(ec2: EC2Settings, cluster_class: Any | None = None) -> Any:
     return cluster
 
 
-def gpu_resources(client: Any | None) -> dict[str, int] | None:
+def gpu_resources(client: Client | None) -> dict[str, int] | None:
     """``{"GPU": 1}`` when the cluster's workers declare GPUs (tasks then ask for one)."""
     if client is None:
         return None
@@ -111,7 +114,7 @@ def gpu_resources(client: Any | None) -> dict[str, int] | None:
 
 
 def map_unordered(
-    client: Any | None,
+    client: Client | None,
     function: Callable[..., R],
     items: Sequence[T],
     *args: Any,

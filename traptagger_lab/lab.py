@@ -4,59 +4,54 @@ lab's :class:`~traptagger_lab.workspace.Workspace` (its docs are the function's)
 
 import traptagger_lab as ttl
 lab = ttl.open()                      # ./workspace, or TRAPTAGGER_* settings
-lab.ingest("photos/", survey="Karoo 2024")
-lab.sequences("Karoo 2024")
-lab.images("Karoo 2024")              # a DataFrame, one row per image
+lab.surveys.ingest("photos/", survey="Karoo 2024")
+lab.surveys.sequences("Karoo 2024")
+lab.surveys.images("Karoo 2024")      # a DataFrame, one row per image
+lab.detection.run("Karoo 2024")
 
-Namespaces: ``lab.tasks`` and ``lab.annotate`` (annotation), ``lab.training``
-(classifier training, :mod:`traptagger_lab.training.api`).
+Namespaces, one per stage (:mod:`traptagger_lab.namespaces`): ``lab.surveys``,
+``lab.detection``, ``lab.classification``, ``lab.tasks``, ``lab.annotate``, ``lab.results``,
+``lab.exports``, ``lab.training``. The flat verbs (``lab.ingest``, ``lab.detect``,
+``lab.export``...) are aliases of the same functions, kept for notebooks written with them.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
-from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import traptagger_lab.annotate.compare as comparing
+import traptagger_lab.annotate.settled as settling
+import traptagger_lab.classify.accept as accepting
 import traptagger_lab.classify.api as classification
 import traptagger_lab.clock as clock
 import traptagger_lab.detect.api as detection
 import traptagger_lab.ingest.api as ingesting
+import traptagger_lab.ingest.copies as copies
 import traptagger_lab.sequences as sequencing
 import traptagger_lab.surveys as catalogue
 import traptagger_lab.tables as tables
-from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import NotFoundError
+from traptagger_lab.namespaces import (
+    Analyses,
+    Classification,
+    Detection,
+    Exports,
+    Surveys,
+    verb,
+)
 from traptagger_lab.recovery import Recovery
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
-from traptagger_lab.surveys import SurveyRef
 from traptagger_lab.workspace import Workspace
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 log = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def verb(function: Callable[Concatenate[Workspace, P], R]) -> Callable[Concatenate[Lab, P], R]:
-    """A Lab method that applies a stage function to the lab's workspace."""
-
-    @functools.wraps(function)
-    def method(lab: Lab, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return function(lab.workspace, *args, **kwargs)
-
-    signature = inspect.signature(function)
-    itself = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
-    shown = signature.replace(parameters=[itself, *list(signature.parameters.values())[1:]])
-    method.__signature__ = shown  # type: ignore[attr-defined]  # help() shows the lab's own
-    return method
 
 
 class Lab:
@@ -66,13 +61,18 @@ class Lab:
     context manager) to stop a LocalCluster it started.
     """
 
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.workspace = Workspace(settings, client)
         from traptagger_lab.annotate.api import Annotate, Tasks
         from traptagger_lab.training.api import Training
 
+        self.surveys = Surveys(self.workspace)
+        self.detection = Detection(self.workspace)
+        self.classification = Classification(self.workspace)
         self.tasks = Tasks(self.workspace)
         self.annotate = Annotate(self.workspace)
+        self.results = Analyses(self.workspace)
+        self.exports = Exports(self.workspace)
         self.training = Training(self.workspace)
 
     # -- lifecycle -------------------------------------------------------------
@@ -98,7 +98,7 @@ class Lab:
         return self.workspace.store
 
     @property
-    def client(self) -> Any | None:
+    def client(self) -> Client | None:
         """The Dask client (started on first use; None with ``dask_scheduler='sync'``)."""
         return self.workspace.client
 
@@ -123,20 +123,7 @@ class Lab:
     def __repr__(self) -> str:
         return f"Lab(database={self.engine.url!r}, store={self.store.url!r})"
 
-    # -- surveys ---------------------------------------------------------------
-
-    @property
-    def surveys(self) -> pd.DataFrame:
-        """Every survey with its counts of images, videos, sites, clusters, failed files."""
-        return tables.survey_table(self.workspace)
-
-    def shared_surveys(self) -> pd.DataFrame:
-        """Surveys other organisations share with this one (open one with :meth:`open_shared`)."""
-        rows = [
-            {"organisation": s.organisation, "survey": s.survey, "mode": s.mode}
-            for s in self.settings.shared_surveys
-        ]
-        return pd.DataFrame(rows, columns=["organisation", "survey", "mode"])
+    # -- shares ------------------------------------------------------------------
 
     def open_shared(self, survey: str, organisation: str | None = None) -> Lab:
         """A lab on a survey another organisation shares with this one.
@@ -172,10 +159,10 @@ class Lab:
         )
         return Lab(settings, client=self.workspace.started_client)
 
-    def survey(self, ref: SurveyRef) -> Survey:
-        """A survey by name, id or object (:class:`NotFoundError` if there is none)."""
-        return catalogue.get_survey(self.workspace, ref)
+    # -- flat aliases of the namespaces' verbs (kept for notebooks written with them) ---
 
+    survey = verb(catalogue.get_survey)
+    shared_surveys = verb(catalogue.shared_surveys)
     create_survey = verb(catalogue.create_survey)
     set_survey_setting = verb(catalogue.set_survey_setting)
     set_description = verb(catalogue.set_description)
@@ -184,18 +171,13 @@ class Lab:
     images = verb(tables.images)
     status_counts = verb(tables.survey_status_counts)
     status = verb(tables.survey_status)
-
-    # -- ingest, sequences and time ----------------------------------------------
-
+    thumbnail = verb(copies.read_copy)
     ingest = verb(ingesting.ingest)
     sources = verb(ingesting.sources)
     import_site_coordinates = verb(ingesting.import_site_coordinates)
     sequences = verb(sequencing.sequences)
     set_clock_offset = verb(clock.set_clock_offset)
     correct_clock = verb(clock.correct_clock)
-
-    # -- detection and classification --------------------------------------------
-
     detect = verb(detection.detect)
     import_detections = verb(detection.import_detections)
     set_detection_threshold = verb(detection.set_detection_threshold)
@@ -206,67 +188,18 @@ class Lab:
     add_mask = verb(detection.add_mask)
     classify = verb(classification.classify)
     cluster_suggestions = verb(classification.cluster_suggestions)
-
-    # -- results and exchange ------------------------------------------------------
-
-    def results(
-        self, task: Any, min_delta_minutes: float = 60, exclude: Any = (), **filters: Any
-    ) -> Any:
-        """Analyses of a task's settled labels, or of a list of tasks of several surveys
-        (:class:`~traptagger_lab.results.api.Results`): record table, effort, detection
-        histories, RAI, diversity, activity, overlap, occupancy, capture histories. Filters:
-        ``species``, ``sites``, ``start``, ``end``."""
-        from traptagger_lab.results.api import Results
-
-        return Results(self.workspace, task, min_delta_minutes, exclude, **filters)
-
-    def export(self, task: Any, format: str, path: str, **options: Any) -> Any:  # noqa: A002 (the interface names it)
-        """Write a task's settled labels as csv, excel, record-table, camtrap-dp, coco,
-        md-json or species folders (see :func:`traptagger_lab.exports.exporting.export`);
-        an existing export is refused unless ``overwrite=True``."""
-        from traptagger_lab.exports.exporting import export
-
-        return export(self.workspace, task, format, path, **options)
-
-    def import_labels(
-        self,
-        survey: SurveyRef,
-        source: str,
-        path: str | None = None,
-        task: Any = None,
-        add_labels: bool | None = None,
-        **options: Any,
-    ) -> Any:
-        """Label the survey's images from annotations made elsewhere: ``source`` is folders,
-        xmp, csv, coco, md-json or camtrap-dp (see
-        :func:`traptagger_lab.exports.importing.import_labels`)."""
-        from traptagger_lab.exports.importing import import_labels
-
-        return import_labels(self.workspace, survey, source, path, task, add_labels, **options)
-
-    def export_md_json(
-        self, survey: SurveyRef, path: str, model: str | None = None, overwrite: bool = False
-    ) -> dict[str, Any]:
-        """Write the survey's detections as MegaDetector batch-output JSON (for Timelapse).
-
-        Paths in the file are relative to the survey's source folder. An existing file is
-        refused unless ``overwrite`` (see
-        :func:`traptagger_lab.exports.exporting.export_detections`).
-        """
-        from traptagger_lab.exports.exporting import export_detections
-
-        return export_detections(self.workspace, survey, path, model, overwrite)
-
-    def thumbnail(self, image_id: int, size: str = "thumbnail") -> bytes:
-        """The JPEG bytes of an image's ``thumbnail`` or ``compressed`` copy."""
-        from traptagger_lab.ingest.copies import read_copy
-
-        return read_copy(self.workspace, image_id, size)
+    accept_suggestions = verb(accepting.accept_suggestions)
+    undo_suggestions = verb(accepting.undo_suggestions)
+    settled_labels = verb(settling.settled)
+    compare = verb(comparing.compare)
+    export = Exports.write
+    import_labels = Exports.import_labels
+    export_md_json = Exports.md_json
 
 
 def open_lab(
     workspace: str | None = None,
-    client: Any | None = None,
+    client: Client | None = None,
     *,
     recover: bool = True,
     **overrides: Any,

@@ -162,3 +162,13 @@ def sites(workspace: Workspace, survey: SurveyRef) -> pd.DataFrame:
     """Sites with coordinates, camera and image counts, and first and last photo time."""
     with workspace.sessions() as session:
         return sites_frame(session, find_survey(session, survey).id)
+
+
+def shared_surveys(workspace: Workspace) -> pd.DataFrame:
+    """Surveys other organisations share with this one: organisation, survey, mode
+    (open one with :meth:`~traptagger_lab.lab.Lab.open_shared`)."""
+    rows = [
+        {"organisation": s.organisation, "survey": s.survey, "mode": s.mode}
+        for s in workspace.settings.shared_surveys
+    ]
+    return pd.DataFrame(rows, columns=["organisation", "survey", "mode"])

@@ -4,7 +4,7 @@ sessions), the blob store and the Dask client. No verbs: stages act on a Workspa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,12 +13,15 @@ from traptagger_lab.db.engine import make_engine, session_factory, upgrade
 from traptagger_lab.settings import Settings
 from traptagger_lab.storage import BlobStore
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 
 class Workspace:
     """The database (upgraded to the current schema on open), blob store and compute of one
     workspace. Close it (or use it as a context manager) to stop a cluster it started."""
 
-    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self.settings = settings
         self.engine: Engine = make_engine(
             settings.resolved_database_url(), settings.database_pool_size
@@ -31,7 +34,7 @@ class Workspace:
         self._owns_client = False
 
     @property
-    def client(self) -> Any | None:
+    def client(self) -> Client | None:
         """The Dask client (started on first use; None with ``dask_scheduler='sync'``)."""
         if self._client is None and self.settings.dask_scheduler != "sync":
             from traptagger_lab.compute import make_client
@@ -41,7 +44,7 @@ class Workspace:
         return self._client
 
     @property
-    def started_client(self) -> Any | None:
+    def started_client(self) -> Client | None:
         """The Dask client if one was given or started already (never starts one)."""
         return self._client
 

@@ -20,8 +20,10 @@ from traptagger_lab.db.models import (
     TaskItem,
 )
 from traptagger_lab.errors import ConfigurationError, NotFoundError
+from traptagger_lab.surveys import find_survey
+from traptagger_lab.workspace import Workspace
 
-KINDS = ("species", "ai_check", "sighting", "empty_review", "sublabel", "review")
+KINDS = ("species", "ai_check", "sighting", "empty_review", "sublabel", "review", "auto")
 
 
 def store_labels(session: Session, task_id: int, defs: Sequence[LabelDef]) -> dict[str, int]:
@@ -199,3 +201,23 @@ def find_task(session: Session, ref: TaskRef, survey_id: int | None = None) -> T
         problem = "is ambiguous: name the survey" if found else "does not exist"
         raise NotFoundError(f"task {ref!r} {problem}")
     return found[0]
+
+
+def task_for(workspace: Workspace, task: TaskRef) -> Task:
+    """A task object, id or name; or a survey name, meaning that survey's default task
+    (its first species task)."""
+    with workspace.sessions() as session:
+        try:
+            return find_task(session, task)
+        except NotFoundError:
+            if not isinstance(task, str):
+                raise
+        survey = find_survey(session, task)
+        found = session.scalars(
+            select(Task)
+            .where(Task.survey_id == survey.id, Task.kind == "species")
+            .order_by(Task.id)
+        ).first()
+    if found is None:
+        raise NotFoundError(f"survey {task!r} has no species task yet")
+    return found

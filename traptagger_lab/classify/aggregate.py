@@ -117,10 +117,21 @@ def suggest(
         )
     label, count = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[0]
     share = count / len(usable)
+    auto, reason = decide(label, count, share, rule)
+    return Suggestion(label, count, share, auto, reason)
+
+
+def decide(label: str, count: int, share: float, rule: AutoLabelRule) -> tuple[bool, str]:
+    """Whether ``rule`` auto-labels a cluster whose suggestion ``label`` has ``count``
+    supporting detections, ``share`` of its usable ones; and why. Suggestions that name no
+    species (:data:`NO_SPECIES`) never auto-label."""
+    if label in NO_SPECIES:
+        return False, f"the AI names no species ({label})"
     auto = count >= rule.min_detections and share > rule.min_share
+    usable = round(count / share) if share > 0 else count
     reason = (
-        f"{count} of {len(usable)} relevant detections are {label} "
+        f"{count} of {usable} relevant detections are {label} "
         f"({'auto-labelled' if auto else 'not auto-labelled'}: the rule asks for at least "
         f"{rule.min_detections} and more than {rule.min_share:.0%})"
     )
-    return Suggestion(label, count, share, auto, reason)
+    return auto, reason

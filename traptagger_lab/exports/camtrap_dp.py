@@ -61,6 +61,23 @@ def _stamp(moment: Any, offset: str) -> str | None:
     return stamp + offset
 
 
+#: The observations' columns that say who settled a label (see results.observations).
+PROVENANCE = ("by_machine", "classified_by", "classified_at")
+
+
+def _utc(moment: Any) -> str | None:
+    """A UTC time (as the database stores annotation times) in ISO 8601 with ``Z``."""
+    if moment is None or pd.isna(moment):
+        return None
+    stamp: str = pd.Timestamp(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp
+
+
+def _method(by_machine: Any) -> str:
+    """Camtrap DP's classificationMethod of a settled label: the AI's rule or a person."""
+    return "machine" if by_machine is True else "human"
+
+
 def _media_type(path: str) -> str:
     return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
@@ -120,6 +137,9 @@ def observations_table(
     seen = seen.dropna(subset=["timestamp"])
     seen = seen.assign(file=seen["path"].map(file_of))
     seen = seen[~seen["species"].str.lower().eq("knocked down")]
+    for column in PROVENANCE:
+        if column not in seen:
+            seen = seen.assign(**{column: None})  # observations made without provenance
     kinds = seen["species"].str.lower().map(TYPES).fillna("animal")
     names = [
         None if k != "animal" else taxa.get(s, s)
@@ -147,7 +167,9 @@ def observations_table(
             "bboxY": box["y"].round(4),
             "bboxWidth": box["w"].round(4),
             "bboxHeight": box["h"].round(4),
-            "classificationMethod": "human",
+            "classificationMethod": [_method(m) for m in seen["by_machine"]],
+            "classifiedBy": seen["classified_by"],
+            "classificationTimestamp": [_utc(m) for m in seen["classified_at"]],
         }
     )
     rows = rows.drop_duplicates(["mediaID", "observationType", "scientificName", "bboxX", "bboxY"])
@@ -162,6 +184,9 @@ def observations_table(
         eventEnd=("timestamp", "max"),
         observationType=("kind", "first"),
         scientificName=("name", "first"),
+        by_machine=("by_machine", "first"),
+        classified_by=("classified_by", "first"),
+        classified_at=("classified_at", "first"),
     ).reset_index()
     summary["count"] = per_image.groupby(["cluster_id", "species"]).max().to_numpy()
     event_rows = pd.DataFrame(
@@ -176,7 +201,9 @@ def observations_table(
             "observationType": summary["observationType"],
             "scientificName": summary["scientificName"],
             "count": summary["count"].where(summary["observationType"] != "blank"),
-            "classificationMethod": "human",
+            "classificationMethod": [_method(m) for m in summary["by_machine"]],
+            "classifiedBy": summary["classified_by"],
+            "classificationTimestamp": [_utc(m) for m in summary["classified_at"]],
         }
     )
     table = pd.concat([rows, event_rows], ignore_index=True)

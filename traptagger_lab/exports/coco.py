@@ -11,6 +11,15 @@ import pandas as pd
 EMPTY = "empty"
 
 
+def provenance(row: Any) -> dict[str, str]:
+    """Who settled an observation's label (extra keys beside the standard ones):
+    ``classification_method`` machine (the AI's auto-label rule) or human, and
+    ``classified_by`` (the rule or the people)."""
+    by = getattr(row, "classified_by", None)
+    method = "machine" if getattr(row, "by_machine", None) is True else "human"
+    return {"classification_method": method, **({"classified_by": by} if by else {})}
+
+
 def coco_document(images: pd.DataFrame, seen: pd.DataFrame, survey: str) -> dict[str, Any]:
     """The COCO Camera Traps document of a task: every image (with its sequence), one
     annotation per labelled box or file; ``Nothing`` is category 0, ``empty``."""
@@ -55,6 +64,7 @@ def coco_document(images: pd.DataFrame, seen: pd.DataFrame, survey: str) -> dict
             note["count"] = int(row.count)
         if isinstance(row.individual, str):
             note["individual_id"] = row.individual
+        note.update(provenance(row))
         annotations.append(note)
     return {
         "info": {

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from traptagger_lab.annotate.settled import LabelsRef, Selection, is_task, one_selection
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Export
 from traptagger_lab.errors import ConfigurationError
@@ -18,7 +19,6 @@ from traptagger_lab.exports import camtrap_dp, coco, folders, megadetector, tabl
 from traptagger_lab.exports.destinations import Destination
 from traptagger_lab.ingest.sources import file_sources, survey_sources
 from traptagger_lab.results.api import Results
-from traptagger_lab.results.camtrap import task_for
 from traptagger_lab.results.observations import observations, survey_images
 from traptagger_lab.surveys import SurveyRef, find_survey, get_survey, sites_frame
 
@@ -61,7 +61,7 @@ SUFFIX = {
 
 def _table(
     workspace: Workspace,
-    task: Any,
+    chosen: Selection,
     seen: pd.DataFrame,
     fmt: str,
     out: Destination,
@@ -70,7 +70,7 @@ def _table(
 ) -> int:
     if fmt == "record-table":
         table = Results(
-            workspace, task, options.get("min_delta_minutes", 60), options.get("exclude", ())
+            workspace, chosen, options.get("min_delta_minutes", 60), options.get("exclude", ())
         ).record_table(options.get("compared_to", "last_record"), options.get("by", "site"))
     else:
         table = tables.flat_table(seen, options.get("per", "detection"), options.get("columns", ()))
@@ -148,14 +148,17 @@ def _folders(
 
 def export(
     workspace: Workspace,
-    task: Any,
+    task: LabelsRef,
     format: str,  # noqa: A002 (the interface names it)
     path: str,
     overwrite: bool = False,
+    people_only: bool = False,
     **options: Any,
 ) -> ExportResult:
-    """Write a task's settled labels as ``format`` (see :data:`FORMATS`) to ``path``
-    (a folder or file, local or s3://). The export is recorded in the ``export`` table.
+    """Write the settled labels of a survey (or of a task or tasks of one survey; see
+    :mod:`~traptagger_lab.annotate.settled`) as ``format`` (see :data:`FORMATS`) to
+    ``path`` (a folder or file, local or s3://); ``people_only`` leaves the AI's
+    auto-labels out. The export is recorded in the ``export`` table.
 
     An existing export file, or a non-empty folder for the many-file formats (camtrap-dp,
     folders), is refused unless ``overwrite`` (files of the same name are then replaced,
@@ -174,12 +177,13 @@ def export(
         raise ConfigurationError(f"export format {format!r}: use one of {', '.join(FORMATS)}")
     out = _destination(workspace, path, overwrite)
     file = out.file(SUFFIX[format]) if format in SUFFIX else out.folder()  # refused before work
-    target = task_for(workspace, task)
     with workspace.sessions() as session:
-        survey = find_survey(session, target.survey_id)
-    seen = observations(workspace, target)
+        chosen = one_selection(session, task, people_only)
+        survey = find_survey(session, chosen.survey_id)
+        named = is_task(session, task)
+    seen = observations(workspace, chosen)
     if format in ("csv", "excel", "record-table"):
-        rows = _table(workspace, target, seen, format, out, file, **options)
+        rows = _table(workspace, chosen, seen, format, out, file, **options)
         result = ExportResult(format, path, [file], rows)
     elif format == "camtrap-dp":
         result = _camtrap_dp(workspace, survey, seen, out, **options)
@@ -197,7 +201,11 @@ def export(
     with transaction(workspace.sessions) as session:
         session.add(
             Export(
-                survey_id=survey.id, task_id=target.id, format=format, location=path, params=kept
+                survey_id=survey.id,
+                task_id=named.id if named is not None else None,
+                format=format,
+                location=path,
+                params={**kept, "passes": [p.name for p in chosen.passes]},
             )
         )
     return result

@@ -9,7 +9,7 @@ from fsspec.core import url_to_fs
 from sqlalchemy import func, select
 from tqdm.auto import tqdm
 
-from traptagger_lab.annotate.tasks import create_task, find_task
+from traptagger_lab.annotate.tasks import TaskRef, create_task, find_task, task_for
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Cluster, Image, Task
 from traptagger_lab.errors import ConfigurationError, InputFileError, NotFoundError
@@ -18,7 +18,6 @@ from traptagger_lab.exports.fields import decode_text
 from traptagger_lab.exports.labels_in import LabelImport, store_image_labels
 from traptagger_lab.exports.safe_names import file_of
 from traptagger_lab.ingest.sources import file_sources, survey_sources
-from traptagger_lab.results.camtrap import task_for
 from traptagger_lab.sequences import SequenceParams, sequence_survey
 from traptagger_lab.surveys import SurveyRef, get_survey
 
@@ -136,7 +135,7 @@ def import_labels(
     survey: SurveyRef,
     source: str,
     path: str | None = None,
-    task: Any = None,
+    task: TaskRef | None = None,
     add_labels: bool | None = None,
     **options: Any,
 ) -> LabelImport:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from traptagger_lab.detect.mdjson import COORD_DIGITS, truncate
+from traptagger_lab.exports.coco import provenance
 
 
 def _key(box: Any) -> tuple[float, ...]:
@@ -50,6 +51,12 @@ def classify_document(document: dict[str, Any], seen: pd.DataFrame) -> dict[str,
                 entry.setdefault("detections", []).append(found)
                 boxes[_key(found["bbox"])] = found
             found["classifications"] = [[category[row.species], 1.0]]
+            found.update(provenance(row))
     document["classification_categories"] = {v: k for k, v in category.items()}
-    document.setdefault("info", {})["classifier"] = "people (TrapTagger Lab annotations)"
+    machine = "by_machine" in animals and bool(animals["by_machine"].eq(True).any())
+    document.setdefault("info", {})["classifier"] = (
+        "people and the AI's accepted auto-labels (TrapTagger Lab)"
+        if machine
+        else "people (TrapTagger Lab annotations)"
+    )
     return document

@@ -6,16 +6,15 @@ name, or a survey name meaning that survey's default task).
 """
 
 from traptagger_lab.results.activity import activity_density, overlap, overlap_ci
-from traptagger_lab.results.camtrap import (
-    accumulation,
-    camera_operation,
+from traptagger_lab.results.api import (
     detection_history,
     diversity,
-    independent_records,
     record_table,
     relative_abundance,
 )
+from traptagger_lab.results.camtrap import accumulation, independent_records
 from traptagger_lab.results.occupancy import naive_occupancy, occupancy
+from traptagger_lab.results.records import camera_operation
 
 __all__ = [
     "accumulation",

@@ -1,4 +1,5 @@
-"""``lab.results(task)``: the analyses of one or several tasks, behind one set of filters."""
+"""``lab.results(survey)``: the analyses of a survey's settled labels (or of tasks, or of
+several surveys), behind one set of filters."""
 
 from __future__ import annotations
 
@@ -10,21 +11,24 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from traptagger_lab.annotate.settled import LabelsRef, Selection, selections
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import activity, camtrap, sun
+from traptagger_lab.results import records as reading
 from traptagger_lab.results.occupancy import occupancy
-from traptagger_lab.surveys import find_survey, get_survey, sites_frame
+from traptagger_lab.surveys import find_survey, sites_frame
 
 if TYPE_CHECKING:
-    from traptagger_lab.db.models import Task
     from traptagger_lab.workspace import Workspace
 
 DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | None
 
 
 class Results:
-    """Analyses of a task (a task, its name or id, or a survey name meaning its default
-    task), or of several tasks of different surveys combined.
+    """Analyses of settled labels: of a survey (its name: every labelling pass merged, the
+    default), of a task (with the passes that build on it), or of several tasks and surveys
+    combined (see :mod:`~traptagger_lab.annotate.settled`; ``people_only`` leaves the AI's
+    auto-labels out).
 
     ``min_delta_minutes`` (camtrapR's minDeltaTime) decides which records are
     independent. Filters apply to every analysis: ``exclude`` or ``species``
@@ -35,18 +39,19 @@ class Results:
     def __init__(
         self,
         workspace: Workspace,
-        task: Any,
+        task: LabelsRef | Selection,
         min_delta_minutes: float = 60,
         exclude: Sequence[str] = (),
         species: Sequence[str] = (),
         sites: Sequence[str] = (),
         start: DateLike = None,
         end: DateLike = None,
+        people_only: bool = False,
     ) -> None:
         self.workspace = workspace
-        tasks = task if isinstance(task, list | tuple) else [task]
-        self.tasks: list[Task] = [camtrap.task_for(workspace, t) for t in tasks]
-        self.task = self.tasks[0]
+        with workspace.sessions() as session:
+            self.selections: list[Selection] = selections(session, task, people_only)
+        self.people_only = people_only
         self.min_delta_minutes = min_delta_minutes
         self.exclude = tuple(exclude)
         self.species = tuple(species)
@@ -56,15 +61,17 @@ class Results:
         self._tables: dict[tuple[str, str], pd.DataFrame] = {}
 
     def __repr__(self) -> str:
-        names = ", ".join(repr(t.name) for t in self.tasks)
-        return f"Results(tasks=[{names}], min_delta_minutes={self.min_delta_minutes})"
+        names = "; ".join(
+            f"{s.survey}: " + ", ".join(p.name for p in s.passes) for s in self.selections
+        )
+        return f"Results({names}, min_delta_minutes={self.min_delta_minutes})"
 
     # -- the two inputs of everything: records and effort ------------------------------------
 
-    def _station(self, task: Task, names: pd.Series) -> pd.Series:
-        if len(self.tasks) == 1:
+    def _station(self, chosen: Selection, names: pd.Series) -> pd.Series:
+        if len(self.selections) == 1:
             return names
-        return get_survey(self.workspace, task.survey_id).name + "/" + names.astype(str)
+        return chosen.survey + "/" + names.astype(str)
 
     def _in_window(self, moments: pd.Series) -> pd.Series:
         keep = pd.Series(True, index=moments.index)
@@ -81,9 +88,9 @@ class Results:
         labelled as a whole is one record with ``DateTimeLast`` and ``Images`` (see
         :func:`~traptagger_lab.results.camtrap.species_records`)."""
         frames = []
-        for task in self.tasks:
-            found = camtrap.species_records(self.workspace, task, self.exclude)
-            found["Station"] = self._station(task, found["Station"])
+        for chosen in self.selections:
+            found = reading.species_records(self.workspace, chosen, self.exclude)
+            found["Station"] = self._station(chosen, found["Station"])
             frames.append(found)
         records = pd.concat(frames, ignore_index=True)
         if self.species:
@@ -111,9 +118,9 @@ class Results:
     def _photos(self, clusters: list[int]) -> pd.DataFrame:
         """The photos of these sequences (labelled as a whole), without species."""
         frames = []
-        for task in self.tasks:
-            found = camtrap.sequence_photos(self.workspace, task, clusters)
-            found["Station"] = self._station(task, found["Station"])
+        for chosen in self.selections:
+            found = reading.sequence_photos(self.workspace, chosen, clusters)
+            found["Station"] = self._station(chosen, found["Station"])
             frames.append(found)
         return pd.concat(frames, ignore_index=True)
 
@@ -121,10 +128,10 @@ class Results:
     def effort(self) -> pd.DataFrame:
         """Stations x days effort of the filtered stations and dates (camera operation)."""
         frames = []
-        for task in self.tasks:
-            deployments, outages = camtrap.deployments(self.workspace, task.survey_id)
-            deployments["Station"] = self._station(task, deployments["Station"])
-            outages["Station"] = self._station(task, outages["Station"])
+        for chosen in self.selections:
+            deployments, outages = reading.deployments(self.workspace, chosen.survey_id)
+            deployments["Station"] = self._station(chosen, deployments["Station"])
+            outages["Station"] = self._station(chosen, outages["Station"])
             frames.append((deployments, outages))
         deployments = pd.concat([d for d, _ in frames], ignore_index=True)
         outages = pd.concat([o for _, o in frames], ignore_index=True)
@@ -227,9 +234,9 @@ class Results:
     def _places(self) -> pd.DataFrame:
         """latitude, longitude, UTC offset (hours) per station with coordinates."""
         frames = []
-        for task in self.tasks:
+        for chosen in self.selections:
             with self.workspace.sessions() as session:
-                survey = find_survey(session, task.survey_id)
+                survey = find_survey(session, chosen.survey_id)
                 sites = sites_frame(session, survey.id).dropna(subset=["latitude", "longitude"])
             setting = (survey.settings or {}).get("utc_offset")
             offsets = (sites["longitude"].astype(float) / 15).round()
@@ -240,7 +247,7 @@ class Results:
                         "longitude": sites["longitude"].to_numpy(),
                         "offset": _hours(setting) if setting else offsets.to_numpy(),
                     },
-                    index=self._station(task, sites["site"]).to_numpy(),
+                    index=self._station(chosen, sites["site"]).to_numpy(),
                 )
             )
         return pd.concat(frames)
@@ -333,3 +340,49 @@ def _hours(offset: str | float) -> float:
     sign = -1 if offset.startswith("-") else 1
     hours, _, minutes = offset.lstrip("+-").partition(":")
     return sign * (int(hours) + int(minutes or 0) / 60)
+
+
+# -- one analysis at a time, for scripts ---------------------------------------------------
+
+
+def record_table(
+    workspace: Workspace,
+    labels: LabelsRef,
+    min_delta_minutes: float = 60,
+    compared_to: str = "last_record",
+    exclude: Sequence[str] = (),
+    by: str = "site",
+) -> pd.DataFrame:
+    """camtrapR's record table for a task: independent records with camtrapR's columns."""
+    return Results(workspace, labels, min_delta_minutes, exclude).record_table(compared_to, by)
+
+
+def detection_history(
+    workspace: Workspace,
+    labels: LabelsRef,
+    species: str,
+    occasion_length: int = 7,
+    day1: str = "station",
+    min_delta_minutes: float = 0,
+    include_effort: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """camtrapR's detectionHistory for one species of a task: stations x occasions."""
+    return Results(workspace, labels, min_delta_minutes).detection_history(
+        species, occasion_length, day1=day1, include_effort=include_effort
+    )
+
+
+def relative_abundance(
+    workspace: Workspace, labels: LabelsRef, min_delta_minutes: float = 60
+) -> pd.DataFrame:
+    """Independent detections per station and species, trap days, and RAI
+    (independent detections per 100 camera-days)."""
+    return Results(workspace, labels, min_delta_minutes).relative_abundance()
+
+
+def diversity(
+    workspace: Workspace, labels: LabelsRef, min_delta_minutes: float = 60
+) -> pd.DataFrame:
+    """Richness, Shannon, Simpson and evenness per station and overall, from independent
+    detections."""
+    return Results(workspace, labels, min_delta_minutes).diversity()

@@ -11,22 +11,16 @@ days count as half days of effort; occasions without effort are NaN.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
-from traptagger_lab.annotate.labels import BUILTIN
-from traptagger_lab.annotate.tasks import find_task
-from traptagger_lab.db.models import Camera, CameraOutage, Image, Site, Task
-from traptagger_lab.errors import NotFoundError
 from traptagger_lab.ingest.videos import file_of
-from traptagger_lab.surveys import find_survey
 
 if TYPE_CHECKING:
-    from traptagger_lab.workspace import Workspace
+    pass
 
 RECORD_COLUMNS = [
     "Station",
@@ -331,44 +325,21 @@ def accumulation(records: pd.DataFrame, permutations: int = 100, seed: Any = Non
     )
 
 
-# -- from a workspace -----------------------------------------------------------------------
-
-
-def task_for(workspace: Workspace, task: Any) -> Task:
-    """A task object, id or name; or a survey name, meaning that survey's default task
-    (its first species task)."""
-    with workspace.sessions() as session:
-        try:
-            return find_task(session, task)
-        except NotFoundError:
-            if not isinstance(task, str):
-                raise
-        survey = find_survey(session, task)
-        found = session.scalars(
-            select(Task)
-            .where(Task.survey_id == survey.id, Task.kind == "species")
-            .order_by(Task.id)
-        ).first()
-    if found is None:
-        raise NotFoundError(f"survey {task!r} has no species task yet")
-    return found
-
-
-def _folder_and_name(paths: pd.Series) -> tuple[pd.Series, pd.Series]:
+def folder_and_name(paths: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not len(paths):  # .str on an empty series of no known type fails
         return paths.astype(object), paths.astype(object)
     parts = paths.astype(object).str.rpartition("/")
     return parts[0], parts[2]
 
 
-def _per_file(rows: pd.DataFrame, once_per: list[str], **more: str) -> pd.DataFrame:
+def per_file(rows: pd.DataFrame, once_per: list[str], **more: str) -> pd.DataFrame:
     """Records of rows with ``site``, ``camera``, ``timestamp``, ``path`` and ``cluster_id``:
     one per file and ``once_per`` (a video is one record, at its first still), rows without a
     capture time left out; ``more`` columns (name=source) come after Station and Camera."""
     rows = rows.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
     rows = rows.assign(file=rows["path"].map(file_of))
     rows = rows.drop_duplicates(["file", *once_per])
-    directory, name = _folder_and_name(rows["file"])
+    directory, name = folder_and_name(rows["file"])
     return pd.DataFrame(
         {
             "Station": rows["site"],
@@ -388,99 +359,7 @@ def records_from_observations(seen: pd.DataFrame, exclude: Iterable[str] = ()) -
     Built-in labels such as Nothing are left out; a video is one record, at its first still."""
     skip = {e.lower() for e in exclude}
     seen = seen[~seen["builtin"] & ~seen["species"].str.lower().isin(skip)]
-    return _per_file(seen, ["species", "individual"], Species="species", Individual="individual")
-
-
-def photo_records(
-    workspace: Workspace,
-    task: Any,
-    clusters: Iterable[int] | None = None,
-    exclude: Iterable[str] = (),
-) -> pd.DataFrame:
-    """Records per file (see :func:`records_from_observations`) of a task's settled labels,
-    for the whole survey or only ``clusters``."""
-    from traptagger_lab.results.observations import observations
-
-    wanted = None if clusters is None else sorted({int(c) for c in clusters})
-    return records_from_observations(observations(workspace, task, wanted), exclude)
-
-
-def sequence_photos(workspace: Workspace, task: Any, clusters: Iterable[int]) -> pd.DataFrame:
-    """The photos of sequences labelled as a whole, as records without their species
-    (the sequence's record has it): Station, Camera, DateTimeOriginal, Directory,
-    FileName, cluster_id. A video is one record, at its first still."""
-    from traptagger_lab.results.observations import survey_images
-
-    target = task_for(workspace, task)
-    images = survey_images(workspace, target.survey_id, sorted({int(c) for c in clusters}))
-    return _per_file(images, ["cluster_id"])
-
-
-def species_records(workspace: Workspace, task: Any, exclude: Iterable[str] = ()) -> pd.DataFrame:
-    """The records of a task's settled labels (built-in labels such as Nothing left out):
-    Station, Camera, Species, Individual, DateTimeOriginal, Directory, FileName, cluster_id.
-
-    A sequence labelled as a whole is one row per camera and species, read from the
-    database in aggregate (:mod:`~traptagger_lab.results.spans`): DateTimeOriginal and
-    the file are its first photo's, ``DateTimeLast`` its last photo's time, ``Images``
-    its number of photos. Sequences whose photos carry labels of their own or show
-    identified animals give one row per file and species, with no ``DateTimeLast``.
-    :func:`independent_records` gives the same table from either.
-    """
-    from traptagger_lab.results.observations import cluster_labels
-    from traptagger_lab.results.spans import (
-        labelled_sequences,
-        labelling_tasks,
-        per_photo_sequences,
-        sequence_spans,
-    )
-
-    target = task_for(workspace, task)
-    tasks = labelling_tasks(workspace, target)
-    per_photo = per_photo_sequences(workspace, target, tasks)
-    spans = sequence_spans(workspace, target, tasks)
-    spans = spans[~spans["cluster_id"].isin(per_photo)]
-    settled = cluster_labels(workspace, target, labelled_sequences(tasks))
-    labels = pd.DataFrame(
-        [(c, name) for c, names in settled.items() for name in names],
-        columns=["cluster_id", "Species"],
-    )
-    skip = {e.lower() for e in exclude} | {b.lower() for b in BUILTIN}
-    labels = labels[~labels["Species"].str.lower().isin(skip)]
-    spans = spans.merge(labels, on="cluster_id")
-    directory, name = _folder_and_name(spans["path"].map(file_of))
-    whole = pd.DataFrame(
-        {
-            "Station": spans["site"],
-            "Camera": spans["camera"],
-            "Species": spans["Species"],
-            "Individual": None,
-            "DateTimeOriginal": spans["first"],
-            "Directory": directory,
-            "FileName": name,
-            "cluster_id": spans["cluster_id"],
-            "DateTimeLast": spans["last"],
-            "Images": spans["images"],
-        }
-    )
-    photos = photo_records(workspace, target, per_photo, exclude) if per_photo else None
-    if photos is None or photos.empty:
-        return whole.reset_index(drop=True)
-    return pd.concat([whole, photos], ignore_index=True)
-
-
-def record_table(
-    workspace: Workspace,
-    task: Any,
-    min_delta_minutes: float = 60,
-    compared_to: str = "last_record",
-    exclude: Sequence[str] = (),
-    by: str = "site",
-) -> pd.DataFrame:
-    """camtrapR's record table for a task: independent records with camtrapR's columns."""
-    from traptagger_lab.results.api import Results
-
-    return Results(workspace, task, min_delta_minutes, exclude).record_table(compared_to, by)
+    return per_file(seen, ["species", "individual"], Species="species", Individual="individual")
 
 
 def capture_history(
@@ -510,77 +389,3 @@ def capture_history(
     )
     matrix.columns = [f"o{c}" for c in matrix.columns]
     return matrix, table.sort_values(["ID", "Occasion"]).reset_index(drop=True)
-
-
-def deployments(workspace: Workspace, survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(deployments, outages) of a survey's cameras: setup and retrieval from each camera's
-    first and last image, outages from 'Knocked down' and the like."""
-    from sqlalchemy import func
-
-    with workspace.sessions() as session:
-        target = find_survey(session, survey)
-
-        def edge(how: Any) -> Any:  # one look into ix_image_camera_time per camera
-            return (
-                select(how(Image.corrected_timestamp))
-                .where(Image.camera_id == Camera.id)
-                .scalar_subquery()
-            )
-
-        spans = session.execute(
-            select(Site.name, Camera.id, edge(func.min), edge(func.max))
-            .join(Site, Site.id == Camera.site_id)
-            .where(Site.survey_id == target.id)
-        ).all()
-        outages = session.execute(
-            select(Site.name, CameraOutage.start, CameraOutage.end)
-            .join(Camera, Camera.id == CameraOutage.camera_id)
-            .join(Site, Site.id == Camera.site_id)
-            .where(Site.survey_id == target.id)
-        ).all()
-    table = pd.DataFrame(
-        [(s, first, last) for s, _, first, last in spans if first is not None],
-        columns=["Station", "setup", "retrieval"],
-    )
-    return table, pd.DataFrame(outages, columns=["Station", "start", "end"])
-
-
-def camera_operation(workspace: Workspace, survey: Any, half_days: bool = True) -> pd.DataFrame:
-    """The camera-operation matrix of a survey (stations x days, effort in days)."""
-    table, outages = deployments(workspace, survey)
-    return operation_matrix(table, outages, half_days)
-
-
-def detection_history(
-    workspace: Workspace,
-    task: Any,
-    species: str,
-    occasion_length: int = 7,
-    day1: str = "station",
-    min_delta_minutes: float = 0,
-    include_effort: bool = False,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """camtrapR's detectionHistory for one species of a task: stations x occasions."""
-    from traptagger_lab.results.api import Results
-
-    return Results(workspace, task, min_delta_minutes).detection_history(
-        species, occasion_length, day1=day1, include_effort=include_effort
-    )
-
-
-def relative_abundance(
-    workspace: Workspace, task: Any, min_delta_minutes: float = 60
-) -> pd.DataFrame:
-    """Independent detections per station and species, trap days, and RAI
-    (independent detections per 100 camera-days)."""
-    from traptagger_lab.results.api import Results
-
-    return Results(workspace, task, min_delta_minutes).relative_abundance()
-
-
-def diversity(workspace: Workspace, task: Any, min_delta_minutes: float = 60) -> pd.DataFrame:
-    """Richness, Shannon, Simpson and evenness per station and overall, from independent
-    detections."""
-    from traptagger_lab.results.api import Results
-
-    return Results(workspace, task, min_delta_minutes).diversity()

@@ -20,9 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import select
 
-from traptagger_lab.annotate.consensus import final_labels
 from traptagger_lab.annotate.labels import BUILTIN
-from traptagger_lab.annotate.tasks import stored_labels
+from traptagger_lab.annotate.settled import (
+    LabelsRef,
+    Selection,
+    merged_labels,
+    one_selection,
+)
 from traptagger_lab.db.engine import chunks
 from traptagger_lab.db.models import (
     Annotation,
@@ -64,6 +68,9 @@ COLUMNS = [
     "h",
     "score",
     "individual",
+    "by_machine",
+    "classified_by",
+    "classified_at",
 ]
 IMAGE_COLUMNS = ["image_id", "path", "site", "camera", "timestamp", "cluster_id", "width", "height"]
 
@@ -111,29 +118,14 @@ def survey_images(
     return frame
 
 
-def cluster_labels(workspace: Workspace, task: Task, within: Any = None) -> dict[int, list[str]]:
-    """Settled labels per cluster (of the clusters the query ``within`` selects, when
-    given), in the spelling of the task's label tree."""
-    with workspace.sessions() as session:
-        settled = final_labels(session, task.id, within)
-        names = {d.name.lower(): d.name for d in stored_labels(session, task.id)}
-    settled = settled[settled["labels"] != ""]
-    spelled = (
-        settled["labels"]
-        .str.split(" + ", regex=False)
-        .map(lambda found: [names.get(n, n) for n in found if n])
-    )
-    return dict(zip(settled["cluster_id"].astype(int), spelled, strict=True))
-
-
-def _cluster_counts(workspace: Workspace, task: Task) -> dict[tuple[int, str], int]:
+def _cluster_counts(workspace: Workspace, tasks: list[int]) -> dict[tuple[int, str], int]:
     """Counts people gave per cluster and label (sighting tasks), latest wins."""
     with workspace.sessions() as session:
         rows = session.execute(
             select(Annotation.cluster_id, Label.name, Annotation.count)
             .join(Label, Label.id == Annotation.label_id)
             .where(
-                Annotation.task_id == task.id,
+                Annotation.task_id.in_(tasks),
                 Annotation.active.is_(True),
                 Annotation.detection_id.is_(None),
                 Annotation.count.is_not(None),
@@ -144,9 +136,9 @@ def _cluster_counts(workspace: Workspace, task: Task) -> dict[tuple[int, str], i
 
 
 def _box_labels(
-    workspace: Workspace, task: Task, individuals: dict[int, str]
+    workspace: Workspace, task_id: int, individuals: dict[int, str]
 ) -> dict[int, list[dict[str, Any]]]:
-    """Labelled boxes of the task per image id, with the individual each box shows."""
+    """Labelled boxes of a task per image id, with the individual each box shows."""
     with workspace.sessions() as session:
         rows = session.execute(
             select(
@@ -160,11 +152,13 @@ def _box_labels(
                 Detection.score,
                 Label.name,
                 Annotation.count,
+                Annotation.annotator,
+                Annotation.created_at,
             )
             .join(Annotation, Annotation.detection_id == Detection.id)
             .join(Label, Label.id == Annotation.label_id)
             .where(
-                Annotation.task_id == task.id,
+                Annotation.task_id == task_id,
                 Annotation.active.is_(True),
                 Label.is_tag.is_(False),
                 Detection.status != "deleted",
@@ -172,7 +166,7 @@ def _box_labels(
             .order_by(Detection.id)
         ).all()
     boxes: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for image_id, det_id, status, x, y, w, h, score, name, count in rows:
+    for image_id, det_id, status, x, y, w, h, score, name, count, who, at in rows:
         whole = status == IMAGE_LABEL
         boxes[image_id].append(
             {
@@ -186,6 +180,9 @@ def _box_labels(
                 "h": None if whole else h,
                 "score": None if whole else score,
                 "individual": individuals.get(det_id),
+                "by_machine": False,
+                "classified_by": who,
+                "classified_at": at,
             }
         )
     return boxes
@@ -204,29 +201,35 @@ def _individuals(workspace: Workspace, survey_id: int) -> dict[int, str]:
 
 
 def observations(
-    workspace: Workspace, task: Any, clusters: Collection[int] | None = None
+    workspace: Workspace,
+    ref: LabelsRef | Selection,
+    clusters: Collection[int] | None = None,
+    people_only: bool = False,
 ) -> pd.DataFrame:
-    """One row per image and species of the task's settled labels (see the module doc),
-    for every image of the survey or those of ``clusters``.
+    """One row per image and species of a survey's settled labels (see the module doc and
+    :mod:`~traptagger_lab.annotate.settled`: ``ref`` is the survey, a task or tasks of
+    one survey), for every image of the survey or those of ``clusters``.
 
     ``level`` says where the label came from: ``box`` (a labelled box),
     ``image`` (a label for the whole file, from an import), ``cluster`` (the
     cluster's labels, with the detector's box when it is unambiguous).
     """
-    from traptagger_lab.results.camtrap import task_for
-
-    target = task_for(workspace, task)
-    images = survey_images(workspace, target.survey_id, clusters)
-    by_cluster = cluster_labels(workspace, target)
-    counts = _cluster_counts(workspace, target)
-    individuals = _individuals(workspace, target.survey_id)
-    boxes = _box_labels(workspace, target, individuals)
+    with workspace.sessions() as session:
+        chosen = one_selection(session, ref, people_only)
+        merged = merged_labels(session, chosen)
+    by_cluster = {c: m.names() for c, m in merged.items()}
+    images = survey_images(workspace, chosen.survey_id, clusters)
+    counts = _cluster_counts(workspace, chosen.label_tasks)
+    individuals = _individuals(workspace, chosen.survey_id)
+    boxes: dict[int, list[dict[str, Any]]] = {}
+    for task_id in chosen.label_tasks:  # a later pass's boxes of a photo replace earlier ones
+        boxes.update(_box_labels(workspace, task_id, individuals))
     builtin = {b.lower() for b in BUILTIN}
     single = {c for c, labels in by_cluster.items() if len(labels) == 1}
     detector_boxes: dict[int, list[Any]] = defaultdict(list)
     wanted = images.loc[images["cluster_id"].isin(single), "image_id"].tolist()
     with workspace.sessions() as session:
-        survey = find_survey(session, target.survey_id)
+        survey = find_survey(session, chosen.survey_id)
         for part in chunks(wanted):
             for d in relevant_detections(session, survey, part):
                 if d.category == 1:
@@ -238,15 +241,25 @@ def observations(
         if own:
             rows.extend({**base, **box} for box in own)
             continue
-        labels = by_cluster.get(image.cluster_id)  # NaN (no cluster) finds nothing
-        if not labels:
+        settled = merged.get(image.cluster_id)  # NaN (no cluster) finds nothing
+        if settled is None or not settled.labels:
             continue
+        labels = settled.names()
+        how = [
+            {
+                "by_machine": label.by_machine,
+                "classified_by": label.classified_by,
+                "classified_at": label.how.at,
+            }
+            for label in settled.labels
+        ]
         found = detector_boxes.get(image.image_id, [])
         if image.cluster_id in single and found and labels[0].lower() not in builtin:
             for d in found:
                 rows.append(
                     {
                         **base,
+                        **how[0],
                         "species": labels[0],
                         "count": 1,
                         "level": "cluster",
@@ -260,10 +273,11 @@ def observations(
                     }
                 )
             continue
-        for species in labels:
+        for species, provenance in zip(labels, how, strict=True):
             rows.append(
                 {
                     **base,
+                    **provenance,
                     "species": species,
                     "count": counts.get((int(image.cluster_id), species), 1),
                     "level": "cluster",

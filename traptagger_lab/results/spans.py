@@ -39,14 +39,6 @@ if TYPE_CHECKING:
 SPAN_COLUMNS = ["cluster_id", "site", "camera", "first", "last", "images", "path"]
 
 
-def labelling_tasks(workspace: Workspace, task: Task) -> list[int]:
-    """The task and the review tasks that settle its disagreements."""
-    from traptagger_lab.annotate.consensus import review_tasks
-
-    with workspace.sessions() as session:
-        return [task.id, *(r.id for r in review_tasks(session, task))]
-
-
 def labelled_sequences(tasks: list[int]) -> Select[Any]:
     """A query of the sequences someone gave a species (not a built-in label) in ``tasks``."""
     return (
@@ -63,9 +55,9 @@ def labelled_sequences(tasks: list[int]) -> Select[Any]:
     )
 
 
-def sequence_spans(workspace: Workspace, task: Task, tasks: list[int]) -> pd.DataFrame:
-    """One row per sequence and camera with a species (not built-in) label in ``tasks``
-    (:func:`labelling_tasks` of ``task``):
+def sequence_spans(workspace: Workspace, survey_id: int, tasks: list[int]) -> pd.DataFrame:
+    """One row per sequence and camera of the survey with a species (not built-in) label
+    in ``tasks`` (a selection's :attr:`~traptagger_lab.annotate.settled.Selection.task_ids`):
     cluster_id, site, camera, first and last capture time, images, first photo's path.
 
     The database ranks each sequence's photos from the index on (cluster, camera,
@@ -109,7 +101,7 @@ def sequence_spans(workspace: Workspace, task: Task, tasks: list[int]) -> pd.Dat
         names = session.execute(
             select(Camera.id, Site.name, Camera.name)
             .join(Site, Site.id == Camera.site_id)
-            .where(Site.survey_id == task.survey_id)
+            .where(Site.survey_id == survey_id)
         ).all()
     columns = ["cluster_id", "camera_id", "first", "last", "images", "path"]
     frame = pd.DataFrame(rows, columns=columns)
@@ -120,10 +112,10 @@ def sequence_spans(workspace: Workspace, task: Task, tasks: list[int]) -> pd.Dat
     return frame[SPAN_COLUMNS]
 
 
-def per_photo_sequences(workspace: Workspace, task: Task, tasks: list[int]) -> set[int]:
-    """Sequences whose photos carry their own labels (boxes, imports per file) or show
-    identified animals: their records come from the per-photo observations. ``tasks``:
-    :func:`labelling_tasks` of ``task``."""
+def per_photo_sequences(workspace: Workspace, survey_id: int, tasks: list[int]) -> set[int]:
+    """Sequences whose photos carry their own labels (boxes, imports per file) in ``tasks``
+    or show identified animals of the survey: their records come from the per-photo
+    observations."""
     with workspace.sessions() as session:
         boxed = session.scalars(
             select(Image.cluster_id)
@@ -138,7 +130,7 @@ def per_photo_sequences(workspace: Workspace, task: Task, tasks: list[int]) -> s
             .join(IndividualDetection, IndividualDetection.detection_id == Detection.id)
             .join(Individual, Individual.id == IndividualDetection.individual_id)
             .join(Task, Task.id == Individual.task_id)
-            .where(Task.survey_id == task.survey_id)
+            .where(Task.survey_id == survey_id)
             .distinct()
         ).all()
     return {int(c) for c in [*boxed, *identified] if c is not None}

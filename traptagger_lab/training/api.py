@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from traptagger_lab.annotate.settled import LabelsRef
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Survey
 from traptagger_lab.errors import ConfigurationError, NotFoundError
@@ -208,21 +209,21 @@ class Training:
         spec = resolve(chosen, self._workspace.settings.model_dir)
         return DetectFirst(spec, spec.typical if threshold is None else threshold, device)
 
-    def labelled(self, task: Any) -> int:
-        """How many of a task's clusters have a settled species (built-in labels such as
-        Nothing aside); 0 for a survey that has no species task."""
+    def labelled(self, task: LabelsRef) -> int:
+        """How many sequences of a survey (or task) have a settled species (built-in labels
+        such as Nothing aside); 0 for a survey labelled by nobody yet."""
         from traptagger_lab.annotate.labels import BUILTIN
-        from traptagger_lab.results.camtrap import task_for
-        from traptagger_lab.results.observations import cluster_labels
+        from traptagger_lab.annotate.settled import labels_by_sequence, one_selection
 
-        try:
-            target = task_for(self._workspace, task)
-        except NotFoundError:
-            if isinstance(task, str) and task in set(self._survey_names()):
-                return 0
-            raise
+        with self._workspace.sessions() as session:
+            try:
+                chosen = one_selection(session, task)
+            except NotFoundError:
+                if isinstance(task, str) and task in set(self._survey_names()):
+                    return 0  # a survey nobody labelled yet
+                raise
+            settled = labels_by_sequence(session, chosen)
         builtin = {b.lower() for b in BUILTIN}
-        settled = cluster_labels(self._workspace, target)
         return sum(1 for found in settled.values() if {f.lower() for f in found} - builtin)
 
     def open(self, name: str) -> TrainingSet:

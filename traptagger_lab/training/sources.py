@@ -219,17 +219,18 @@ def from_task(
     """
     from sqlalchemy import select
 
+    from traptagger_lab.annotate.settled import one_selection
     from traptagger_lab.db.engine import chunks
     from traptagger_lab.db.models import DetectionPass, Image
     from traptagger_lab.detect.relevance import relevant_detections
     from traptagger_lab.ingest.sources import survey_sources
-    from traptagger_lab.results.camtrap import task_for
     from traptagger_lab.results.observations import observations
     from traptagger_lab.surveys import get_survey
 
-    target = task_for(workspace, task)
-    survey = get_survey(workspace, target.survey_id)
-    seen = observations(workspace, target)
+    with workspace.sessions() as session:
+        chosen = one_selection(session, task)
+    survey = get_survey(workspace, chosen.survey_id)
+    seen = observations(workspace, chosen)
     seen = seen[~seen["builtin"].astype(bool)] if len(seen) else seen
     with workspace.sessions() as session:
         roots = survey_sources(session, survey.id, workspace.settings.fsspec_options)

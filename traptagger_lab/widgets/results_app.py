@@ -203,13 +203,11 @@ class AccuracyTab:
 
     def show(self) -> None:
         """Compare the task with the chosen truth task and fill the tab."""
-        from traptagger_lab.annotate.compare import compare
-
         self._clear()
         if self.task_id is None or self.truth.value is None:
             return
         try:
-            found = compare(self.lab.workspace, self.task_id, self.truth.value)
+            found = self.lab.compare(self.task_id, self.truth.value)
         except (TrapTaggerError, ValueError) as exc:
             self.status.value = render("failed", what="Comparison", reason=str(exc))
             return
