@@ -81,6 +81,12 @@ def use_the_cli(folder: Path) -> None:
     for made in (folder / "out.csv", folder / "dp" / "datapackage.json"):
         if not made.is_file() or made.stat().st_size == 0:
             raise SystemExit(f"the export did not write {made}")
+    server = {**env, "TRAPTAGGER_DATABASE_URL": "mysql+pymysql://root@127.0.0.1:3306/tt_base"}
+    command = [str(Path(sys.executable).with_name("traptagger")), "surveys"]
+    done = subprocess.run(command, env=server, capture_output=True, text=True, check=False)
+    if done.returncode == 0 or "pip install 'traptagger-lab[mysql]'" not in done.stderr:
+        raise SystemExit(f"a MariaDB URL without the mysql extra is not explained:\n{done.stderr}")
+    print("ok: a MariaDB URL without the mysql extra names the extra")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -110,14 +110,46 @@ def _validation(exc: ValidationError) -> str:
     return f"invalid {exc.title}: " + "; ".join(parts)
 
 
+#: Modules our optional extras bring, and the extra that installs each.
+EXTRAS = {
+    "pymysql": "mysql",
+    "psycopg": "postgres",
+    "s3fs": "aws",
+    "boto3": "aws",
+    "dask_cloudprovider": "aws",
+    "torch": "detect",
+    "torchvision": "detect",
+    "megadetector": "detect",
+    "ipywidgets": "hub",
+    "ipyleaflet": "hub",
+    "voila": "hub",
+}
+
+
+def missing_extra(exc: BaseException) -> str | None:
+    """For a module an extra installs and this install lacks: what to install."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    extra = EXTRAS.get(exc.name.split(".")[0])
+    if extra is None:
+        return None
+    return (
+        f"{exc.name} is not installed: it comes with the {extra!r} extra "
+        f"(pip install 'traptagger-lab[{extra}]')"
+    )
+
+
 def explain(exc: BaseException, database_url: str | None = None) -> str | None:
     """One line for an expected failure, or None when ``exc`` looks like a bug.
 
-    Expected: TrapTagger Lab's own errors, database and S3 access problems, files
-    that cannot be read or written (``OSError``) and bad values (``ValueError``).
+    Expected: TrapTagger Lab's own errors, a module of an extra that is not installed,
+    database and S3 access problems, files that cannot be read or written (``OSError``)
+    and bad values (``ValueError``).
     """
     if isinstance(exc, TrapTaggerError):
         text = str(exc)
+    elif (extra := missing_extra(exc)) is not None:
+        text = extra
     elif isinstance(exc, ValidationError):
         text = _validation(exc)
     elif isinstance(exc, SQLAlchemyError):

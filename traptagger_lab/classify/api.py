@@ -4,7 +4,7 @@ each sequence's AI suggestion."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
@@ -14,6 +14,9 @@ from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.ingest.api import sources
 from traptagger_lab.surveys import SurveyRef, get_survey
 from traptagger_lab.workspace import Workspace
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 if TYPE_CHECKING:  # torch loads when a classifier runs
     from traptagger_lab.classify.run import ClassifyReport
@@ -25,7 +28,7 @@ def classify(
     classifier: str | None = None,
     translations: dict[str, str | None] | None = None,
     device: str = "auto",
-    client: Any | None = None,
+    client: Client | None = None,
 ) -> ClassifyReport:
     """Classify the survey's relevant animal boxes and suggest a label for every cluster.
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, InstanceOf
 from sqlalchemy import delete, insert, select
@@ -39,6 +39,9 @@ from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.params import StageParams
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: MegaDetector's person and vehicle boxes need no species classifier.
 CATEGORY_LABELS = {2: "human", 3: "vehicle"}
@@ -203,7 +206,7 @@ def classify_survey(
     sessions: sessionmaker[Session],
     survey_id: int,
     params: ClassifyParams,
-    client: Any | None,
+    client: Client | None,
     translations: Mapping[str, str | None] | None = None,
     pictures_per_task: int = 32,
 ) -> ClassifyReport:

@@ -15,6 +15,9 @@ from traptagger_lab.ingest.api import sources
 from traptagger_lab.surveys import SurveyRef, camera_of, get_survey, set_survey_setting
 from traptagger_lab.workspace import Workspace
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 if TYPE_CHECKING:  # the stage's modules load when a verb runs (torch, Dask...)
     from traptagger_lab.detect.exchange import ImportReport
     from traptagger_lab.detect.filters import FilterReport
@@ -29,7 +32,7 @@ def detect(
     model: str | None = None,
     device: str = "auto",
     batch_size: int = 8,
-    client: Any | None = None,
+    client: Client | None = None,
 ) -> DetectReport:
     """Run a MegaDetector model over every image of the survey it has not seen yet.
 

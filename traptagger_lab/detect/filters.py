@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,9 @@ from traptagger_lab.db.models import (
 )
 from traptagger_lab.detect.static import PlacedBox, StaticParams, find_static_groups, is_small
 from traptagger_lab.runs import add_counts, closing_run, start_run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILTERED = ("static", "masked", "hidden")
 
@@ -186,7 +189,7 @@ def review_group(session: Session, group_id: int, accept: bool, reviewer: str) -
     return group
 
 
-def static_groups_frame(session: Session, survey_id: int) -> Any:
+def static_groups_frame(session: Session, survey_id: int) -> pd.DataFrame:
     """One row per static group of the survey: camera, status, count, place."""
     import pandas as pd
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, InstanceOf
 from sqlalchemy import delete, insert, select
@@ -30,6 +30,9 @@ from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.params import StageParams
 from traptagger_lab.runs import finish_run, outcome, start_run
 from traptagger_lab.storage import BlobStore
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +276,7 @@ def detect_survey(
     survey_id: int,
     survey_name: str,
     params: DetectParams,
-    client: Any | None,
+    client: Client | None,
     images_per_task: int = 32,
 ) -> DetectReport:
     """Detect on every image of a survey that the model has not seen yet."""

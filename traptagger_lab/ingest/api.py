@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -18,6 +18,9 @@ from traptagger_lab.ingest.layout import Layout
 from traptagger_lab.ingest.sources import SurveySources, survey_sources
 from traptagger_lab.surveys import SurveyRef, create_survey, find_survey
 from traptagger_lab.workspace import Workspace
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 if TYPE_CHECKING:  # Dask loads when an ingest runs
     from traptagger_lab.ingest.run import IngestReport
@@ -32,7 +35,7 @@ def ingest(
     site_pattern: str | int | None = None,
     camera_pattern: str | int | None = None,
     exclude: Iterable[str] = (),
-    client: Any | None = None,
+    client: Client | None = None,
     wait_s: float = 0.0,
 ) -> IngestReport:
     """Import the photos and videos under ``source`` (a folder or ``s3://bucket/prefix``).

@@ -7,7 +7,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,9 @@ from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
 from traptagger_lab.ingest.sources import register_source
 from traptagger_lab.ingest.writer import BatchCounts, SurveyWriter
 from traptagger_lab.runs import close_abandoned, finish_run, outcome, start_run
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +141,7 @@ def _batches(files: Sequence[SourceFile], size: int) -> list[list[SourceFile]]:
     return [b for b in batches if b]
 
 
-def _balanced_size(files: int, largest: int, client: Any | None) -> int:
+def _balanced_size(files: int, largest: int, client: Client | None) -> int:
     """A batch size that gives every worker several batches (no idle workers at the end)."""
     workers = len(client.scheduler_info().get("workers", {})) if client is not None else 1
     return min(largest, max(4, math.ceil(files / (max(1, workers) * 4))))
@@ -169,7 +172,7 @@ def ingest_survey(
     survey: Survey,
     params: BatchParams,
     layout: Layout,
-    client: Any | None,
+    client: Client | None,
     exclude: Iterable[str] = (),
     batch_size: int = 64,
     wait_s: float = 0.0,
@@ -194,7 +197,7 @@ def _ingest_locked(
     survey: Survey,
     params: BatchParams,
     layout: Layout,
-    client: Any | None,
+    client: Client | None,
     exclude: tuple[str, ...],
     batch_size: int,
 ) -> IngestReport:
@@ -248,7 +251,7 @@ def _import(
     report: IngestReport,
     todo: list[SourceFile],
     params: BatchParams,
-    client: Any | None,
+    client: Client | None,
     name: str,
     batch_size: int,
 ) -> None:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -40,6 +40,9 @@ from traptagger_lab.training.labels import LabelSpec, read_spec
 from traptagger_lab.training.sources import Example, Problem, from_coco, from_csv, from_task
 from traptagger_lab.training.train import TrainConfig, fit
 from traptagger_lab.workspace import Workspace
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: What a registered classifier folder holds (the classification stage needs the first three).
 CLASSIFIER_FILES = ("classifier.pt", "label_index.json", "classifier.json", "model_card.json")
@@ -134,7 +137,7 @@ class Training:
         fixed_splits: Mapping[str, str] | None = None,
         seed: int = 0,
         device: str = "auto",
-        client: Any | None = None,
+        client: Client | None = None,
     ) -> TrainingSet:
         """Build (or bring up to date) the training set ``name``: crops, CSV, label files.
 
@@ -243,7 +246,7 @@ class Training:
         device: str = "auto",
         resume: bool = True,
         plot: bool = True,
-        client: Any | None = None,
+        client: Client | None = None,
         **options: Any,
     ) -> TrainedClassifier:
         """Train a classifier on a training set; returns it with its model card.

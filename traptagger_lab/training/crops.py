@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, InstanceOf
 
@@ -27,6 +27,9 @@ from traptagger_lab.ingest.sources import SurveySources
 from traptagger_lab.params import StageParams
 from traptagger_lab.storage import BlobStore
 from traptagger_lab.training.sources import Box, Example, Problem
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 WRITTEN, EXISTS = "written", "exists"
 
@@ -180,7 +183,7 @@ def group_by_photo(
 def cut_all(
     params: CropParams,
     examples: Sequence[Example],
-    client: Any | None,
+    client: Client | None,
     photos_per_task: int = 16,
 ) -> tuple[dict[str, str], dict[str, Example]]:
     """Cut every example's crop on the cluster (or here, without a client), with progress.
@@ -229,7 +232,7 @@ def detect_missing(
     detector: DetectFirst | None,
     store: BlobStore,
     options: dict[str, dict[str, Any]],
-    client: Any | None,
+    client: Client | None,
     photos_per_task: int = 32,
 ) -> tuple[list[Example], list[Problem]]:
     """One example per animal box the detector finds on each photo that has a label but no box."""

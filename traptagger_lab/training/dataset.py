@@ -19,7 +19,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ from traptagger_lab.training.evaluate import Evaluation
 from traptagger_lab.training.labels import LabelSpec, label_index, translate
 from traptagger_lab.training.sources import NOT_ANIMAL, Example, Problem
 from traptagger_lab.training.split import SPLITS, split_by_site
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 DATASET_CSV = "classification_ds.csv"
 COLUMNS = [
@@ -191,7 +194,7 @@ def build(
     to_detect: Sequence[Example],
     spec: LabelSpec,
     detector: Callable[[], DetectFirst | None],
-    client: Any | None,
+    client: Client | None,
     size: int = 256,
     pad: float = 0.0,
     fractions: Mapping[str, float] | None = None,

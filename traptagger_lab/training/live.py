@@ -7,10 +7,13 @@ import queue
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def _in_notebook() -> bool:
@@ -75,7 +78,7 @@ class LivePlot:
 
 
 def run_on_cluster(
-    client: Any,
+    client: Client,
     function: Callable[..., dict[str, Any]],
     *args: Any,
     report: Callable[[dict[str, Any]], None] | None = None,
