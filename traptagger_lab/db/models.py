@@ -154,6 +154,66 @@ class CameraOutage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class Deployment(Base):
+    """A camera (or a whole station, ``camera_id`` NULL) at a site between setup and retrieval.
+
+    Setup and retrieval are local camera times; a ``*_time_known`` flag False means the
+    source gave a date alone (stored at 00:00), which effort counts as camtrapR does (set
+    up and retrieved at noon: half days). Coordinates are WGS84; ``x``/``y`` keep the
+    projected ones the source gave, in ``crs``. ``source_file`` and ``source_row`` say
+    where the row came from (re-importing that file replaces its rows).
+    """
+
+    __tablename__ = "deployment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    camera_id: Mapped[int | None] = mapped_column(
+        ForeignKey("camera.id", ondelete="CASCADE"), index=True
+    )
+    #: The source's own name for it (Camtrap DP deploymentID), if any.
+    name: Mapped[str | None] = mapped_column(String(200))
+    setup: Mapped[dt.datetime]
+    setup_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    retrieval: Mapped[dt.datetime]
+    retrieval_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
+    crs: Mapped[str | None] = mapped_column(String(64))
+    #: Height of the camera above the ground (m).
+    camera_height: Mapped[float | None] = mapped_column(Float)
+    bait: Mapped[str | None] = mapped_column(String(200))
+    habitat: Mapped[str | None] = mapped_column(Text)
+    feature_type: Mapped[str | None] = mapped_column(String(100))
+    covariates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source_file: Mapped[str | None] = mapped_column(Text)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeploymentProblem(Base):
+    """A period a deployment's camera did not work (camtrapR's ProblemN_from/ProblemN_to).
+
+    ``end`` is inclusive, as camtrapR's ``Problem_to``: with ``end_time_known`` False the
+    whole day of ``end`` is lost.
+    """
+
+    __tablename__ = "deployment_problem"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployment.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[dt.datetime]
+    start_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    end: Mapped[dt.datetime]
+    end_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
 class Video(Base):
     """A video file; its extracted stills are :class:`Image` rows with ``video_id`` set."""
 
