@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import os
 import shutil
-from collections.abc import Mapping
+import signal
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,22 @@ def organisation_environment(
     if store.startswith("file://"):  # the organisation's private folder holds its workspace
         env["TRAPTAGGER_WORKSPACE"] = store.removeprefix("file://")
     return env
+
+
+def with_default_interrupt(preexec: Callable[[], None] | None) -> Callable[[], None]:
+    """A ``preexec_fn`` for a server's process: SIGINT back to its default, then ``preexec``.
+
+    JupyterHub stops a server with SIGINT, and only after ``interrupt_timeout`` (30 s) with
+    SIGTERM. A hub started with SIGINT ignored (a shell's background job is) would hand
+    the ignore down to every server, and each stop would wait out that timeout.
+    """
+
+    def preexec_fn() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if preexec is not None:
+            preexec()
+
+    return preexec_fn
 
 
 def chooser_html(roles: list[Role]) -> str:
@@ -265,6 +282,10 @@ class OrganisationSettings(RegistryClient, _Spawner):
 class OrganisationSpawner(OrganisationSettings, SimpleLocalProcessSpawner):
     """The local demo's spawner: servers as local processes."""
 
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        """The usual set-up of the server's process, which stops on the hub's SIGINT."""
+        return with_default_interrupt(super().make_preexec_fn(name))
+
 
 class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
     """Servers as local processes, each running as its organisation role's system account
@@ -279,9 +300,10 @@ class OrganisationAccountSpawner(OrganisationSettings, LocalProcessSpawner):
         """Where the account's server may write Jupyter's runtime and caches."""
         return Path("/tmp") / f"traptagger-{account}"
 
-    def make_preexec_fn(self, name: str) -> Any:
-        """Drop to the organisation role's account, not to one named after the person."""
-        return super().make_preexec_fn(self._account())
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
+        """Drop to the organisation role's account, not to one named after the person (in a
+        process that stops on the hub's SIGINT)."""
+        return with_default_interrupt(super().make_preexec_fn(self._account()))
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         """The account's identity, and scratch folders it may write (its home is the store,

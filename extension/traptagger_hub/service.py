@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import signal
 import sys
 import time
 from collections import deque
@@ -35,7 +36,7 @@ from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
-from tornado import ioloop, web
+from tornado import web
 from tornado.escape import url_escape
 from tornado.httputil import HTTPServerRequest
 from traitlets import TraitError
@@ -447,9 +448,29 @@ class OrganisationsService(Application):
         """Check every setting, then serve where ``service_url`` says until stopped."""
         settings = ServiceSettings(parent=self)
         settings.check()
-        address = urlparse(settings.service_url)
-        make_app(settings).listen(address.port or 80, address.hostname or "127.0.0.1")
-        ioloop.IOLoop.current().start()
+        asyncio.run(serve(settings))
+
+
+async def serve(settings: ServiceSettings) -> None:
+    """Serve until SIGINT or SIGTERM, then stop listening and close the registry.
+
+    JupyterHub stops its services with SIGINT (SIGTERM only after 30 s): the handlers are
+    our own, so that a service started by a hub that ignores SIGINT (as a shell's
+    background job does, and its children inherit) still stops at once.
+    """
+    app = make_app(settings)
+    address = urlparse(settings.service_url)
+    server = app.listen(address.port or 80, address.hostname or "127.0.0.1")
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await stopping.wait()
+    finally:
+        server.stop()
+        await server.close_all_connections()
+        app.settings["registry"].close()
 
 
 def main(argv: list[str] | None = None) -> None:

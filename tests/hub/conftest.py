@@ -22,7 +22,6 @@ from tests.hub.hubs import (
     prepare_organisation,
     start_hub,
     stop,
-    stop_servers_of,
     wait_for_hub,
 )
 from traptagger_lab.sample import SampleSurvey
@@ -94,11 +93,10 @@ def hub(
             tmp_path / "hub.log",
         )
     finally:
-        if server is not None:
-            stop(server)
-        stop_servers_of(f"http://127.0.0.1:{api_port}/hub/api")
+        problems = stop(server) if server is not None else []
         log.close()
         registry.close()
         provisioner.drop(slug)
         if os_accounts:
             shutil.rmtree(stores, ignore_errors=True)
+    assert not problems, f"the hub did not stop cleanly: {problems}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -86,19 +88,20 @@ def others_can_run_python() -> bool:
     return probe.returncode == 0
 
 
-def stop_servers_of(api_url: str) -> None:
-    """Stop user servers the hub left behind (it stops them itself on a clean shutdown)."""
-    import psutil
+def wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Wait until ``process`` accepts connections on ``port`` of 127.0.0.1 (fail if it exits)."""
+    import socket
 
-    for process, _ in list(servers_of(api_url)):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args!r} exited with {process.returncode}")
         try:
-            process.terminate()
-            try:
-                process.wait(10)
-            except psutil.TimeoutExpired:
-                process.kill()
-        except psutil.Error:
-            continue
+            with socket.create_connection(("127.0.0.1", port), 1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"nothing listened on port {port} in {seconds} s")
 
 
 def wait_for_hub(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -165,7 +168,12 @@ def post_form(session: object, url: str, fields: dict[str, str], page_url: str =
 
 
 def start_hub(env: dict[str, str], cwd: Path, log: Any) -> subprocess.Popen[bytes]:
-    """JupyterHub with our config (``hub_config/jupyterhub_config.py``), logging to ``log``."""
+    """JupyterHub with our config (``hub_config/jupyterhub_config.py``), logging to ``log``.
+
+    Started as a shell's background job is (``make demo &``), with SIGINT ignored: what the
+    hub starts inherits that unless it sees to it, and JupyterHub stops its service and
+    servers with SIGINT, so :func:`stop` finds out whether they still stop at once.
+    """
     config = REPO / "hub_config/jupyterhub_config.py"
     return subprocess.Popen(
         [sys.executable, "-m", "jupyterhub", "-f", str(config)],
@@ -173,16 +181,67 @@ def start_hub(env: dict[str, str], cwd: Path, log: Any) -> subprocess.Popen[byte
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=_ignore_interrupts,
     )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Ask a hub to stop (it stops its proxy and servers), then make it."""
-    process.terminate()
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: How long a hub may take to stop its proxy, service and servers (it takes seconds).
+STOP_S = 30
+
+
+def stop(process: subprocess.Popen[bytes]) -> list[str]:
+    """Stop a hub as its admin would (SIGTERM): it stops its proxy, service and servers.
+
+    Returns what went wrong, ended here: the hub when it had not stopped within
+    :data:`STOP_S`, and every process it started that was still running once it had.
+    """
+    import psutil
+
     try:
-        process.wait(timeout=30)
+        started = psutil.Process(process.pid).children()  # proxy, service and servers
+    except psutil.Error:
+        started = []
+    family = [*started, *(p for s in started for p in _descendants(s))]  # and kernels
+    process.terminate()
+    problems = []
+    try:
+        process.wait(timeout=STOP_S)
     except subprocess.TimeoutExpired:
+        problems.append(f"the hub did not stop within {STOP_S} s")
         process.kill()
+        process.wait()
+    _, left = psutil.wait_procs(started, timeout=5)  # the proxy may end just after the hub
+    problems.extend(f"left running: {' '.join(_cmdline(p))[:200]}" for p in left)
+    for straggler in family:  # kernels end on their own once their server has gone
+        with contextlib.suppress(psutil.Error):
+            straggler.terminate()
+    _, stuck = psutil.wait_procs(family, timeout=10)
+    for straggler in stuck:
+        with contextlib.suppress(psutil.Error):
+            straggler.kill()
+    return problems
+
+
+def _descendants(process: Any) -> list[Any]:
+    import psutil
+
+    try:
+        return list(process.children(recursive=True))
+    except psutil.Error:
+        return []
+
+
+def _cmdline(process: Any) -> list[str]:
+    import psutil
+
+    try:
+        return list(process.cmdline())
+    except psutil.Error:
+        return [str(process.pid)]
 
 
 def with_os_accounts(test: Any) -> Any:

@@ -123,7 +123,8 @@ def test_two_hubs_run_side_by_side(hub: Hub, tmp_path: Path) -> None:
                 assert page.status_code == 200
                 assert "TrapTagger Lab" in page.text
         finally:
-            stop(second)
+            problems = stop(second)
+    assert not problems, f"the second hub did not stop cleanly: {problems}"
 
 
 def _websocket(hub: Hub, session: object, user: str) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -169,16 +170,21 @@ def test_an_annotator_runs_no_code_and_opens_no_other_notebook(hub: Hub) -> None
     base, header, query = _websocket(hub, annotator, "annotator")
     marker = Path(tempfile.gettempdir()) / f"tt-annotator-ran-{uuid.uuid4().hex}"
     for protocol in ("legacy", "v1"):
+        execute = _execute(f"open({str(marker)!r}, 'w').write('ran')")
+        # a kernel answers its shell requests in order: an execute that reached it would be
+        # answered (after running) before the kernel_info_request sent after it
         answers = send_over_kernel_websocket(
             base,
             kernel,
             header,
-            [_execute(f"open({str(marker)!r}, 'w').write('ran')")],
+            [execute, message("kernel_info_request")],
             protocol=protocol,  # type: ignore[arg-type]
-            wait=5,
             query=query,
         )
-        assert [a["header"]["msg_type"] for a in answers] == [], protocol  # no reply at all
+        assert "kernel_info_reply" in [a["header"]["msg_type"] for a in answers], protocol
+        ours = execute["header"]["msg_id"]
+        to_execute = [a for a in answers if a["parent_header"]["msg_id"] == ours]
+        assert [a["header"]["msg_type"] for a in to_execute] == [], protocol  # no reply at all
     assert not marker.exists()  # and nothing ran
     # the same socket still carries what the app's widgets need
     info = send_over_kernel_websocket(
