@@ -26,6 +26,7 @@ ALIASES = {
     "status_counts": ("surveys", "status_counts"),
     "thumbnail": ("surveys", "thumbnail"),
     "ingest": ("surveys", "ingest"),
+    "preview_ingest": ("surveys", "preview"),
     "sources": ("surveys", "sources"),
     "import_site_coordinates": ("surveys", "import_site_coordinates"),
     "sequences": ("surveys", "sequences"),

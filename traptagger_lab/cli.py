@@ -197,7 +197,9 @@ def ingest(
     camera_pattern: Annotated[
         str | None,
         typer.Option(
-            help="Regex or folder:N naming the camera. Default: the folder holding the file."
+            help="Regex or folder:N naming the camera, or 'site' for one camera per site. "
+            "Default: the folder holding the file, unless the folders below each site never "
+            "share a file name (one camera's photos sorted by species or date): one per site."
         ),
     ] = None,
     exclude: Annotated[
@@ -216,9 +218,24 @@ def ingest(
         bool, typer.Option(help="Group the images into clusters after the import.")
     ] = True,
     gap_s: Annotated[float, typer.Option(help="Largest gap (s) inside a cluster.")] = 60.0,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Only show the sites, cameras and files found; write nothing."
+        ),
+    ] = False,
     workspace: Workspace = None,
 ) -> None:
     """Import new photos and videos from SOURCE (re-running adds only new files)."""
+    if dry_run:
+        with _open(workspace, dask_scheduler="sync") as lab:
+            found = lab.preview_ingest(
+                source, survey, site_pattern, camera_pattern, exclude=exclude or ()
+            )
+        typer.echo(str(found))
+        for row in found.unplaced.head(10).itertuples():
+            typer.secho(f"  not placed: {row.path}: {row.reason} ({row.detail})", err=True)
+        return
     with _open(workspace) as lab:
         report = lab.ingest(
             source,

@@ -173,6 +173,7 @@ class Lab:
     status = verb(tables.survey_status)
     thumbnail = verb(copies.read_copy)
     ingest = verb(ingesting.ingest)
+    preview_ingest = verb(ingesting.preview)
     sources = verb(ingesting.sources)
     import_site_coordinates = verb(ingesting.import_site_coordinates)
     sequences = verb(sequencing.sequences)

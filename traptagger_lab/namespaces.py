@@ -103,6 +103,7 @@ class Surveys(Namespace):
     status_counts = verb(tables.survey_status_counts)
     thumbnail = verb(copies.read_copy)
     ingest = verb(ingesting.ingest)
+    preview = verb(ingesting.preview)
     sources = verb(ingesting.sources)
     import_site_coordinates = verb(ingesting.import_site_coordinates)
     sequences = verb(sequencing.sequences)

@@ -25,8 +25,9 @@ from traptagger_lab.db.models import (
     path_digest,
 )
 from traptagger_lab.ingest.batch import BatchParams, process_batch
-from traptagger_lab.ingest.discover import classify, walk
-from traptagger_lab.ingest.layout import Layout
+from traptagger_lab.ingest.discover import classify, is_excluded, kind_of, walk
+from traptagger_lab.ingest.folders import Found
+from traptagger_lab.ingest.layout import Layout, guess_cameras
 from traptagger_lab.ingest.lock import stage_lock
 from traptagger_lab.ingest.records import Failure, FailureReason, SourceFile
 from traptagger_lab.ingest.sources import register_source
@@ -48,6 +49,8 @@ class IngestReport:
     found: int = 0
     skipped: int = 0
     counts: BatchCounts = field(default_factory=BatchCounts)
+    #: How files were given cameras (the pattern, or the first ingest's choice and why).
+    cameras: str = ""
 
     @property
     def images(self) -> int:
@@ -73,6 +76,7 @@ class IngestReport:
             "videos": self.counts.videos,
             "video_frames": self.counts.frames,
             "failures": dict(self.counts.failures),
+            "cameras": self.cameras,
         }
 
 
@@ -212,7 +216,7 @@ def _ingest_locked(
             {
                 "source": params.source.url,
                 "site_pattern": layout.site.text,
-                "camera_pattern": layout.camera.text if layout.camera else None,
+                "camera_pattern": layout.camera_text,
                 "exclude": list(exclude),
                 "compressed_width": params.sizes.compressed_width,
                 "thumbnail_width": params.sizes.thumbnail_width,
@@ -221,7 +225,9 @@ def _ingest_locked(
     report = IngestReport(survey=survey.name, run_id=run.id)
     writer = SurveyWriter(sessions, survey.id, run.id, source_id)
     try:
-        wanted, unplaced = classify(walk(params.source), layout, exclude)
+        found = list(walk(params.source))
+        layout, report.cameras = _first_layout(sessions, survey.id, layout, found, exclude)
+        wanted, unplaced = classify(found, layout, exclude)
         report.found = len(wanted) + len(unplaced)
         with sessions() as session:
             done, taken = _done(session, survey.id, source_id, [f.path for f in wanted + unplaced])
@@ -244,6 +250,40 @@ def _ingest_locked(
         raise
     finish_run(sessions, run.id, report.as_dict())
     return report
+
+
+def _first_layout(
+    sessions: sessionmaker[Session],
+    survey_id: int,
+    layout: Layout,
+    found: list[Found],
+    exclude: tuple[str, ...],
+) -> tuple[Layout, str]:
+    """On a survey's first ingest without a camera pattern, choose what a camera is
+    (:func:`~traptagger_lab.ingest.layout.guess_cameras`) and store the choice."""
+    if not layout.camera_is_default:
+        return layout, f"camera pattern {layout.camera_text!r}"
+    with sessions() as session:
+        has_cameras = session.scalar(
+            select(Camera.id)
+            .join(Site, Site.id == Camera.site_id)
+            .where(Site.survey_id == survey_id)
+        )
+    if has_cameras is not None:
+        return layout, "one camera per folder holding photos (as the survey's earlier ingests)"
+    paths = [
+        item[0]
+        for item in found
+        if not isinstance(item, Failure) and kind_of(item[0]) and not is_excluded(item[0], exclude)
+    ]
+    chosen, why = guess_cameras(layout, paths)
+    if chosen.camera_is_site:
+        with transaction(sessions) as session:
+            stored = session.get(Survey, survey_id)
+            assert stored is not None
+            stored.camera_pattern = chosen.camera_text
+    log.info("cameras: %s", why)
+    return chosen, why
 
 
 def _import(
