@@ -1,4 +1,5 @@
-"""Survey tables as DataFrames: one row per image, and the survey's status counts."""
+"""Survey tables as DataFrames: one row per image, and the survey's status counts (with its
+deployments and the findings of the deployment checks)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from traptagger_lab.db.models import (
     Camera,
     Cluster,
+    Deployment,
     DetectionPass,
     Image,
     IngestIssue,
@@ -19,6 +21,7 @@ from traptagger_lab.db.models import (
     Survey,
     Video,
 )
+from traptagger_lab.deployments.checks import check_counts, deployment_checks
 from traptagger_lab.surveys import SurveyRef, find_survey
 from traptagger_lab.workspace import Workspace
 
@@ -203,9 +206,24 @@ def images(workspace: Workspace, survey: SurveyRef, include_failures: bool = Tru
 
 
 def survey_status_counts(workspace: Workspace, survey: SurveyRef) -> dict[str, Any]:
-    """Where a survey stands, as nested plain numbers (what ``status --json`` prints)."""
+    """Where a survey stands, as nested plain numbers (what ``status --json`` prints): with
+    its deployments and how many findings of each kind the deployment checks make
+    (:func:`~traptagger_lab.deployments.checks.deployment_checks`: photos outside their
+    deployment or far from their camera's others, cameras without a deployment, deployments
+    whose photos disagree with their dates)."""
     with workspace.sessions() as session:
-        return status_counts(session, find_survey(session, survey).id)
+        survey_id = find_survey(session, survey).id
+        counts = status_counts(session, survey_id)
+        counts["deployments"] = int(
+            session.scalar(
+                select(func.count())
+                .select_from(Deployment)
+                .where(Deployment.survey_id == survey_id)
+            )
+            or 0
+        )
+    counts["deployment_checks"] = check_counts(deployment_checks(workspace, survey_id))
+    return counts
 
 
 def survey_status(workspace: Workspace, survey: SurveyRef) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from traptagger_lab.annotate.settled import LabelsRef, Selection, selections
+from traptagger_lab.deployments.effort import check_outside
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import activity, camtrap, sun
 from traptagger_lab.results import records as reading
@@ -47,7 +48,13 @@ class Results:
         start: DateLike = None,
         end: DateLike = None,
         people_only: bool = False,
+        outside_deployments: str = "exclude",
     ) -> None:
+        """``outside_deployments``: ``"exclude"`` (the default) leaves photos outside their
+        deployment's dates (and, in a survey without deployments, a camera's far-off
+        photos: see :mod:`~traptagger_lab.deployments.checks`) out of records and effort;
+        ``"keep"`` keeps them."""
+        self.outside_deployments = check_outside(outside_deployments)
         self.workspace = workspace
         with workspace.sessions() as session:
             self.selections: list[Selection] = selections(session, task, people_only)
@@ -125,24 +132,42 @@ class Results:
         return pd.concat(frames, ignore_index=True)
 
     @cached_property
-    def effort(self) -> pd.DataFrame:
-        """Stations x days effort of the filtered stations and dates (camera operation)."""
+    def effort_inputs(self) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+        """(deployments, problems, source) behind :attr:`effort`, stations named as in the
+        records (see :func:`~traptagger_lab.results.records.deployments`): source
+        "deployments", "photos", or "mixed" when some surveys have deployments and some
+        not."""
         frames = []
         for chosen in self.selections:
-            deployments, outages = reading.deployments(self.workspace, chosen.survey_id)
+            deployments, problems = reading.deployments(
+                self.workspace, chosen.survey_id, self.outside_deployments
+            )
+            frames.append((deployments.attrs["source"], deployments, problems))
             deployments["Station"] = self._station(chosen, deployments["Station"])
-            outages["Station"] = self._station(chosen, outages["Station"])
-            frames.append((deployments, outages))
-        deployments = pd.concat([d for d, _ in frames], ignore_index=True)
-        outages = pd.concat([o for _, o in frames], ignore_index=True)
+            problems["Station"] = self._station(chosen, problems["Station"])
+        sources = {source for source, _, _ in frames}
+        found = [d for _, d, _ in frames if not d.empty]
+        lost = [p for _, _, p in frames if not p.empty]
+        return (
+            pd.concat(found, ignore_index=True) if found else frames[0][1],
+            pd.concat(lost, ignore_index=True) if lost else frames[0][2],
+            sources.pop() if len(sources) == 1 else "mixed",
+        )
+
+    @cached_property
+    def effort(self) -> pd.DataFrame:
+        """Stations x days effort of the filtered stations and dates (camera operation): from
+        the surveys' deployments where they have them, else from each camera's photo days;
+        ``attrs["effort_source"]`` says which ("deployments", "photos" or "mixed")."""
+        deployments, problems, source = self.effort_inputs
         if self.sites:
             deployments = deployments[deployments["Station"].isin(self.sites)]
-        matrix = camtrap.operation_matrix(deployments, outages)
-        if matrix.empty:
-            return matrix
-        days = pd.to_datetime(pd.Series(matrix.columns))
-        keep = self._in_window(days).to_numpy()
-        return matrix.loc[:, keep]
+        matrix = camtrap.operation_matrix(deployments, problems)
+        if not matrix.empty:
+            days = pd.to_datetime(pd.Series(matrix.columns))
+            matrix = matrix.loc[:, self._in_window(days).to_numpy()]
+        matrix.attrs["effort_source"] = source
+        return matrix
 
     # -- camtrapR tables ---------------------------------------------------------------------
 

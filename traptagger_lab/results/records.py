@@ -5,14 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from traptagger_lab.annotate.labels import BUILTIN
 from traptagger_lab.annotate.settled import Selection, labels_by_sequence
-from traptagger_lab.db.models import Camera, CameraOutage, Image, Site
+from traptagger_lab.deployments.effort import effort_inputs
 from traptagger_lab.ingest.videos import file_of
 from traptagger_lab.results.camtrap import (
     folder_and_name,
@@ -22,7 +20,7 @@ from traptagger_lab.results.camtrap import (
 )
 from traptagger_lab.results.observations import observations, survey_images
 from traptagger_lab.results.spans import labelled_sequences, per_photo_sequences, sequence_spans
-from traptagger_lab.surveys import SurveyRef, find_survey
+from traptagger_lab.surveys import SurveyRef
 from traptagger_lab.workspace import Workspace
 
 
@@ -96,35 +94,20 @@ def species_records(
     return pd.concat([whole, photos], ignore_index=True)
 
 
-def deployments(workspace: Workspace, survey: SurveyRef) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(deployments, outages) of a survey's cameras: setup and retrieval from each camera's
-    first and last image, outages from 'Knocked down' and the like."""
-    with workspace.sessions() as session:
-        target = find_survey(session, survey)
+def deployments(
+    workspace: Workspace, survey: SurveyRef, outside_deployments: str = "exclude"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(deployments, problems) of a survey's effort: its stored deployments and problem
+    periods, with its cameras' outages ('Knocked down' and the like) as problems, when it has
+    deployments; else each camera's span of photo days, its far-off photos left out unless
+    ``outside_deployments="keep"`` (see :mod:`~traptagger_lab.deployments.effort`).
 
-        def edge(how: Any) -> Any:  # one look into ix_image_camera_time per camera
-            return (
-                select(how(Image.corrected_timestamp))
-                .where(Image.camera_id == Camera.id)
-                .scalar_subquery()
-            )
-
-        spans = session.execute(
-            select(Site.name, Camera.id, edge(func.min), edge(func.max))
-            .join(Site, Site.id == Camera.site_id)
-            .where(Site.survey_id == target.id)
-        ).all()
-        outages = session.execute(
-            select(Site.name, CameraOutage.start, CameraOutage.end)
-            .join(Camera, Camera.id == CameraOutage.camera_id)
-            .join(Site, Site.id == Camera.site_id)
-            .where(Site.survey_id == target.id)
-        ).all()
-    table = pd.DataFrame(
-        [(s, first, last) for s, _, first, last in spans if first is not None],
-        columns=["Station", "setup", "retrieval"],
-    )
-    return table, pd.DataFrame(outages, columns=["Station", "start", "end"])
+    Deployments: Station, Camera (None: the whole station), setup, retrieval (times as
+    camtrapR counts them: noon when only the date is known), ``setup_time_known``,
+    ``retrieval_time_known``, ``deployment_id``, ``source``; problems: Station, Camera,
+    start, end (inclusive), reason. Both say which source they come from in
+    ``attrs["source"]``: "deployments" or "photos"."""
+    return effort_inputs(workspace, survey, outside_deployments)
 
 
 def camera_operation(
