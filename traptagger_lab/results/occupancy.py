@@ -3,21 +3,32 @@
 ``occupancy`` fits psi (a site is occupied) and p (an occupied site's species
 is detected on an occasion) by maximum likelihood, with logit-linear models on
 site covariates (psi) and site or observation covariates (p), like unmarked's
-``occu(~detection ~state)``. Occasions without effort are NaN in ``y`` and
-leave the likelihood, as in unmarked; sites missing a state covariate are
-removed (and reported), and occasions missing an observation covariate drop out.
+``occu(~detection ~state)`` (formulas: :mod:`~traptagger_lab.results.formulas`).
+Occasions without effort are NaN in ``y`` and leave the likelihood, as in
+unmarked; sites missing a state covariate are removed (and reported), and
+occasions missing an observation covariate drop out. Convergence is judged from
+the gradient and Hessian at the estimate (:mod:`~traptagger_lab.results.mle`).
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special, stats
+from scipy import special
+
+from traptagger_lab.results.formulas import (
+    CovariateInput,
+    design,
+    matrix_covariates,
+    parse_formula,
+    site_covariates,
+)
+from traptagger_lab.results.mle import Estimates, FitSettings, maximise, pinned, predict
 
 
 def naive_occupancy(y: ArrayLike) -> float:
@@ -28,158 +39,203 @@ def naive_occupancy(y: ArrayLike) -> float:
     return float(detected[surveyed].mean()) if surveyed.any() else float("nan")
 
 
-def _terms(formula: str) -> list[str]:
-    """Covariate names of an additive formula ``'~1'``, ``'~ x + y'`` (intercept implied)."""
-    body = formula.strip()
-    if not body.startswith("~"):
-        raise ValueError(f"formula {formula!r}: write it as '~1' or '~ x + y'")
-    names = [t.strip() for t in body[1:].split("+") if t.strip()]
-    terms = [t for t in names if t != "1"]
-    for term in terms:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", term):
-            raise ValueError(f"formula {formula!r}: only additive covariate names, not {term!r}")
-    return terms
+def detection_matrix(y: ArrayLike | pd.DataFrame, what: str = "y") -> NDArray[np.float64]:
+    """A checked detection history: 1 detected, 0 not, NaN no effort (counts become 1)."""
+    history = np.asarray(y, dtype=float)
+    if history.ndim != 2:
+        raise ValueError(f"{what} must be a sites x occasions matrix")
+    seen = history[~np.isnan(history)]
+    if (seen < 0).any() or (seen != np.round(seen)).any():
+        raise ValueError(f"{what} may hold only 0, 1 and NaN (no effort)")
+    if (seen > 1).any():
+        raise ValueError(f"{what} may hold only 0, 1 and NaN (no effort); counts are not taken")
+    return history
 
 
-def _design(
-    terms: list[str], columns: Mapping[str, NDArray[np.float64]], shape: tuple[int, ...], what: str
-) -> NDArray[np.float64]:
-    """Intercept plus one column per term, each broadcast to ``shape``."""
-    missing = [t for t in terms if t not in columns]
-    if missing:
-        raise ValueError(f"{what} formula names {missing}, not among covariates {sorted(columns)}")
-    layers = [np.ones(shape)] + [np.broadcast_to(columns[t], shape) for t in terms]
-    return np.stack(layers, axis=-1).astype(float)
+def fingerprint(*arrays: NDArray[Any]) -> str:
+    """A short digest of the data a model saw, so that models fitted to different data
+    are never compared (unmarked's fitList refuses them too)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+    return digest.hexdigest()[:16]
 
 
-def _hessian(function: Any, x: NDArray[np.float64], step: float = 1e-4) -> NDArray[np.float64]:
-    """Central-difference Hessian of a scalar function."""
-    k = len(x)
-    hessian = np.zeros((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
-            value = (
-                function(x + ei + ej)
-                - function(x + ei - ej)
-                - function(x - ei + ej)
-                + function(x - ei - ej)
-            ) / (4 * step * step)
-            hessian[i, j] = hessian[j, i] = value
-    return hessian
+def coefficient_name(part: str, name: str) -> str:
+    """``psi(Intercept)``, ``p(o1)``: one model part's coefficient in the flat listing."""
+    return f"{part}{name}" if name == "(Intercept)" else f"{part}({name})"
+
+
+def fit_summary(estimates: Estimates) -> dict[str, Any]:
+    """The entries every occupancy fit shares: flat coefficients and SEs, likelihood,
+    AIC and the convergence diagnosis."""
+    k = len(estimates.theta)
+    return {
+        "coefficients": dict(zip(estimates.names, estimates.theta.tolist(), strict=True)),
+        "coefficient_se": dict(zip(estimates.names, estimates.se.tolist(), strict=True)),
+        "covariance": estimates.covariance,
+        "log_likelihood": estimates.log_likelihood,
+        "n_parameters": k,
+        "aic": 2 * k - 2 * estimates.log_likelihood,
+        "converged": estimates.converged,
+        "convergence_reason": estimates.convergence_reason,
+        "gradient_norm": estimates.gradient_norm,
+        "hessian_ok": estimates.hessian_ok,
+        "condition_number": estimates.condition_number,
+        "boundary": list(estimates.boundary),
+        "optimiser_message": estimates.optimiser_message,
+    }
+
+
+def _single_season_objective(
+    xs: NDArray[np.float64],
+    offset_state: NDArray[np.float64],
+    xd: NDArray[np.float64],
+    offset_detection: NDArray[np.float64],
+    ys: NDArray[np.float64],
+    observed: NDArray[np.bool_],
+) -> Any:
+    """Negative log-likelihood of MacKenzie et al. (2002) and its exact gradient: with
+    w = P(occupied | y), d logL/d eta_psi = w - psi and d logL/d eta_p = w (y - p)."""
+    k_state = xs.shape[1]
+    never = ~(ys * observed).any(axis=1)
+
+    def objective(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        eta_psi = xs @ theta[:k_state] + offset_state
+        eta_p = xd @ theta[k_state:] + offset_detection
+        log_p, log_q = special.log_expit(eta_p), special.log_expit(-eta_p)
+        log_if_occupied = np.where(observed, ys * log_p + (1 - ys) * log_q, 0.0).sum(axis=1)
+        occupied = special.log_expit(eta_psi) + log_if_occupied
+        empty = np.where(never, special.log_expit(-eta_psi), -np.inf)
+        log_site = np.logaddexp(occupied, empty)
+        weight = np.exp(occupied - log_site)
+        d_state = weight - special.expit(eta_psi)
+        d_detection = np.where(observed, weight[:, None] * (ys - special.expit(eta_p)), 0.0)
+        gradient = np.concatenate([xs.T @ d_state, np.einsum("ijk,ij->k", xd, d_detection)])
+        return float(-log_site.sum()), -gradient
+
+    return objective
 
 
 def occupancy(
-    y: ArrayLike,
-    site_covs: pd.DataFrame | Mapping[str, ArrayLike] | None = None,
-    obs_covs: Mapping[str, ArrayLike] | None = None,
+    y: ArrayLike | pd.DataFrame,
+    site_covs: CovariateInput | None = None,
+    obs_covs: Mapping[str, Any] | None = None,
     state: str = "~1",
     detection: str = "~1",
     conf: float = 0.95,
+    settings: FitSettings | None = None,
 ) -> dict[str, Any]:
     """Fit the single-season occupancy model; estimates with standard errors and CIs.
 
     Args:
-        y: sites x occasions, 1 detected, 0 not, NaN no effort.
-        site_covs: one value per site for each covariate (a DataFrame or a mapping).
-        obs_covs: covariate name -> sites x occasions array.
-        state: formula for psi, e.g. ``'~ forest + elevation'``.
+        y: sites x occasions, 1 detected, 0 not, NaN no effort; a DataFrame indexed by
+            station lines covariates up by station.
+        site_covs: one value per site for each covariate: a DataFrame (indexed by station
+            when ``y`` is a DataFrame) or a mapping. Text, categorical and boolean columns
+            are factors.
+        obs_covs: covariate name -> sites x occasions array (or DataFrame by station).
+        state: formula for psi, e.g. ``'~ habitat + height'``.
         detection: formula for p; may name site or observation covariates.
+        conf: level of the intervals.
+        settings: optimiser and convergence thresholds (:class:`FitSettings`).
 
     Returns:
         ``state_coef`` and ``detection_coef`` (logit scale, intercept first, in
-        formula order) with ``state_se``/``detection_se``, ``psi`` and ``p``
-        (per site, and per site x occasion) with ``*_lower``/``*_upper``,
-        ``psi_mean``/``p_mean``, ``log_likelihood``, ``aic``, ``n_sites``,
-        ``sites_removed``, ``naive_occupancy`` and ``converged``.
+        formula order) with ``state_se``/``detection_se``; the same flat in
+        ``coefficients``/``coefficient_se`` (``psi(Intercept)``, ``p(o1)``); ``psi``
+        and ``p`` (per site, and per site x occasion) with ``*_lower``/``*_upper``,
+        ``psi_mean``/``p_mean``, ``fitted`` (psi * p), ``psi_conditional`` (P(occupied
+        | detection history), unmarked's ``ranef``), ``log_likelihood``,
+        ``n_parameters``, ``aic``, ``n_sites``, ``sites_removed``, ``naive_occupancy``,
+        and the convergence diagnosis: ``converged``, ``convergence_reason``,
+        ``gradient_norm``, ``hessian_ok``, ``condition_number``, ``boundary``.
+
+    Raises:
+        NotFoundError: a formula names a covariate not given, or a station has no row.
+        ValueError: malformed ``y``, formula or covariates.
     """
-    history = np.asarray(y, dtype=float)
-    if history.ndim != 2:
-        raise ValueError("y must be a sites x occasions matrix")
+    stations = list(y.index) if isinstance(y, pd.DataFrame) else None
+    history = detection_matrix(y)
     n_sites = history.shape[0]
-    if not np.isin(history[~np.isnan(history)], (0, 1)).all():
-        raise ValueError("y may hold only 0, 1 and NaN (no effort)")
-    site_columns = {}
-    for name, values in (dict(site_covs) if site_covs is not None else {}).items():
-        column = np.asarray(values, dtype=float).ravel()
-        if len(column) != n_sites:
-            raise ValueError(f"site_covs[{name!r}] has {len(column)} rows for {n_sites} sites")
-        site_columns[str(name)] = column
-    obs_columns = {}
-    for name, values in (obs_covs or {}).items():
-        matrix = np.asarray(values, dtype=float)
-        if matrix.shape != history.shape:
-            raise ValueError(f"obs_covs[{name!r}] is {matrix.shape}, y is {history.shape}")
-        obs_columns[name] = matrix
+    site_columns = site_covariates(site_covs, n_sites, stations)
+    obs_columns = matrix_covariates(obs_covs, history.shape, stations)
+    state_formula, detection_formula = parse_formula(state), parse_formula(detection)
+    x_state = design(state_formula, site_columns, (n_sites,), "state")
+    spread = {name: type(c)(c.values[:, None], c.levels) for name, c in site_columns.items()}
+    x_det = design(detection_formula, {**spread, **obs_columns}, history.shape, "detection")
 
-    state_terms, detection_terms = _terms(state), _terms(detection)
-    x_state = _design(state_terms, site_columns, (n_sites,), "state")
-    det_columns = {**{k: v[:, None] for k, v in site_columns.items()}, **obs_columns}
-    x_det = _design(detection_terms, det_columns, history.shape, "detection")
-
-    removed = np.isnan(x_state).any(axis=1)
-    observed = ~np.isnan(history) & ~np.isnan(x_det).any(axis=-1)
+    removed = x_state.missing
+    observed = ~np.isnan(history) & ~x_det.missing
     keep = ~removed & observed.any(axis=1)
-    ys, xs, xd, obs = history[keep], x_state[keep], np.nan_to_num(x_det[keep]), observed[keep]
-    ys = np.where(obs, ys, 0.0)
-    detected = (ys * obs).sum(axis=1) > 0
-    k_state = xs.shape[1]
+    obs = observed[keep]
+    ys = np.where(obs, history[keep], 0.0)
+    xd = np.nan_to_num(x_det.matrix[keep])
+    objective = _single_season_objective(
+        x_state.matrix[keep], x_state.offset[keep], xd, np.nan_to_num(x_det.offset[keep]), ys, obs
+    )
+    k_state = len(x_state.names)
+    settings = settings or FitSettings()
+    names = [coefficient_name("psi", n) for n in x_state.names]
+    names += [coefficient_name("p", n) for n in x_det.names]
 
-    def negative_log_likelihood(theta: NDArray[np.float64]) -> float:
-        psi = special.expit(xs @ theta[:k_state])
-        p = special.expit(xd @ theta[k_state:])
+    def boundary(theta: NDArray[np.float64]) -> list[str]:
+        eta_psi = x_state.matrix[keep] @ theta[:k_state] + x_state.offset[keep]
+        eta_p = np.where(obs, xd @ theta[k_state:] + x_det.offset[keep], np.nan)
+        return pinned("psi", eta_psi, "site", settings) + pinned("p", eta_p, "occasion", settings)
+
+    estimates = maximise(objective, names, settings, boundary)
+    theta, covariance = estimates.theta, estimates.covariance
+    state_part, det_part = slice(0, k_state), slice(k_state, None)
+
+    psi, psi_low, psi_high = predict(
+        np.nan_to_num(x_state.matrix),
+        np.nan_to_num(x_state.offset),
+        theta[state_part],
+        covariance[state_part, state_part],
+        conf,
+    )
+    p, p_low, p_high = predict(
+        np.nan_to_num(x_det.matrix),
+        np.nan_to_num(x_det.offset),
+        theta[det_part],
+        covariance[det_part, det_part],
+        conf,
+    )
+    psi, psi_low, psi_high = (np.where(removed, np.nan, a) for a in (psi, psi_low, psi_high))
+    p = np.where(x_det.missing, np.nan, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
         log_p, log_q = np.log(np.clip(p, 1e-300, 1)), np.log(np.clip(1 - p, 1e-300, 1))
-        per_occasion = np.where(obs, ys * log_p + (1 - ys) * log_q, 0.0)
-        if_occupied = np.exp(per_occasion.sum(axis=1))
-        likelihood = psi * if_occupied + (1 - psi) * (~detected)
-        return float(-np.log(np.clip(likelihood, 1e-300, None)).sum())
-
-    start = np.zeros(k_state + xd.shape[-1])
-    fit = optimize.minimize(negative_log_likelihood, start, method="BFGS", options={"gtol": 1e-7})
-    theta = fit.x
-    try:
-        covariance = np.linalg.inv(_hessian(negative_log_likelihood, theta))
-        se = np.sqrt(np.where(np.diag(covariance) >= 0, np.diag(covariance), np.nan))
-    except np.linalg.LinAlgError:
-        covariance = np.full((len(theta), len(theta)), np.nan)
-        se = np.full(len(theta), np.nan)
-    z = stats.norm.ppf((1 + conf) / 2)
-
-    def predict(design: NDArray[np.float64], part: slice) -> tuple[Any, Any, Any]:
-        eta = design @ theta[part]
-        cov = covariance[part, part]
-        var = np.einsum("...i,ij,...j->...", design, cov, design)
-        half = z * np.sqrt(np.maximum(var, 0))
-        return special.expit(eta), special.expit(eta - half), special.expit(eta + half)
-
-    psi, psi_low, psi_high = predict(np.nan_to_num(x_state), slice(0, k_state))
-    p, p_low, p_high = predict(np.nan_to_num(x_det), slice(k_state, None))
-    psi = np.where(removed, np.nan, psi)
-    log_likelihood = -fit.fun
-    return {
-        "state_coef": dict(
-            zip(["(Intercept)", *state_terms], theta[:k_state].tolist(), strict=True)
-        ),
-        "detection_coef": dict(
-            zip(["(Intercept)", *detection_terms], theta[k_state:].tolist(), strict=True)
-        ),
-        "state_se": dict(zip(["(Intercept)", *state_terms], se[:k_state].tolist(), strict=True)),
-        "detection_se": dict(
-            zip(["(Intercept)", *detection_terms], se[k_state:].tolist(), strict=True)
-        ),
+    log_if_occupied = np.where(observed, history * log_p + (1 - history) * log_q, 0.0)
+    if_occupied = psi * np.exp(log_if_occupied.sum(axis=1))
+    never = ~(np.nan_to_num(history) * observed).any(axis=1)
+    conditional = if_occupied / (if_occupied + (1 - psi) * never)
+    se = estimates.se
+    state_names, det_names = x_state.names, x_det.names
+    result: dict[str, Any] = {
+        "model": "occu",
+        "formula": f"{detection_formula.text} {state_formula.text}",
+        "state_coef": dict(zip(state_names, theta[state_part].tolist(), strict=True)),
+        "detection_coef": dict(zip(det_names, theta[det_part].tolist(), strict=True)),
+        "state_se": dict(zip(state_names, se[state_part].tolist(), strict=True)),
+        "detection_se": dict(zip(det_names, se[det_part].tolist(), strict=True)),
         "psi": psi,
-        "psi_lower": np.where(removed, np.nan, psi_low),
-        "psi_upper": np.where(removed, np.nan, psi_high),
+        "psi_lower": psi_low,
+        "psi_upper": psi_high,
         "p": p,
-        "p_lower": p_low,
-        "p_upper": p_high,
-        "psi_mean": float(np.nanmean(psi)),
+        "p_lower": np.where(x_det.missing, np.nan, p_low),
+        "p_upper": np.where(x_det.missing, np.nan, p_high),
+        "psi_mean": float(np.nanmean(psi)) if (~removed).any() else float("nan"),
         "p_mean": float(np.mean(p[observed])) if observed.any() else float("nan"),
-        "log_likelihood": float(log_likelihood),
-        "aic": float(2 * len(theta) - 2 * log_likelihood),
+        "fitted": psi[:, None] * p,
+        "psi_conditional": np.where(keep, conditional, np.nan),
         "n_sites": int(keep.sum()),
         "sites_removed": [int(i) for i in np.flatnonzero(removed)],
         "naive_occupancy": naive_occupancy(history),
-        "converged": bool(fit.success),
-        "covariance": covariance,
+        "data_fingerprint": fingerprint(np.where(observed, history, -1.0), keep),
+        **fit_summary(estimates),
     }
+    if stations is not None:
+        result["stations"] = stations
+    return result
