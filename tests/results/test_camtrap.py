@@ -110,8 +110,10 @@ def test_operation_matrix_counts_half_days_and_outages(shared_data: Path) -> Non
     # StationA: 2 Apr - 14 May 2009 = 43 days, the first and last counting half
     assert effort.loc["StationA"].sum() == pytest.approx(42.0)
     assert np.isnan(effort.loc["StationA"].iloc[-1])  # not deployed after 14 May
-    # StationC: 4 Apr - 17 May = 44 days less the outage 12 May 00:00 - 17 May 00:00 (5 days)
-    assert effort.loc["StationC"].sum() == pytest.approx(43.0 - 5.0)
+    # StationC: 4 Apr (half) - 17 May (half) less the problem 12-17 May, 17 May included as
+    # camtrapR's Problem1_to is (R/cameraOperation.R): 0.5 + 37 whole days (5 Apr - 11 May)
+    assert effort.loc["StationC"].sum() == pytest.approx(37.5)
+    assert (effort.loc["StationC", pd.Timestamp("2009-05-12").date() :] == 0).all()
     history = history_matrix(
         pd.DataFrame(
             {

@@ -1,26 +1,38 @@
 """Record tables, camera operation and detection histories in the layouts camtrapR users know.
 
 The pure functions (:func:`independent_records`, :func:`operation_matrix`,
-:func:`history_matrix`) work on DataFrames; :func:`record_table`,
-:func:`camera_operation` and :func:`detection_history` read them from a workspace.
-Conventions follow camtrapR (Niedballa et al. 2016): a record is one image
-of a species; records of the same species at the same station (or camera)
-closer than ``min_delta_minutes`` are not independent; setup and retrieval
-days count as half days of effort; occasions without effort are NaN.
+:func:`history_matrix`) work on DataFrames; :class:`~traptagger_lab.results.api.Results`
+reads their inputs from a workspace. Conventions follow camtrapR (Niedballa et al. 2016;
+its ``recordTable`` and ``assessTemporalIndependence``): a record is one image of a
+species; records of the same species at the same station (or camera) closer than
+``min_delta_minutes`` are not independent. Camera operation and detection histories
+live in :mod:`~traptagger_lab.results.operation` and :mod:`~traptagger_lab.results.history`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from traptagger_lab.ingest.videos import file_of
+from traptagger_lab.results.history import history_matrix, season_histories
+from traptagger_lab.results.operation import operation_matrix, r_round
 
-if TYPE_CHECKING:
-    pass
+__all__ = [
+    "COMPARED_TO",
+    "RECORD_COLUMNS",
+    "history_matrix",
+    "independent_records",
+    "operation_matrix",
+    "season_histories",
+]
+
+log = logging.getLogger(__name__)
 
 RECORD_COLUMNS = [
     "Station",
@@ -34,8 +46,10 @@ RECORD_COLUMNS = [
     "delta.time.days",
     "Directory",
     "FileName",
+    "n_images",
 ]
 COMPARED_TO = ("last_record", "last_independent_record")
+IntArray = npt.NDArray[np.int64]
 
 
 # -- pure -----------------------------------------------------------------------------------
@@ -50,20 +64,28 @@ def independent_records(
     per_individual: bool = False,
     expand: Callable[[list[int]], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """camtrapR's temporal independence filter, on records with ``Station``,
-    (``Camera`` when ``by='camera'``), ``Species`` and ``DateTimeOriginal``.
+    """camtrapR's record table: the independent records of ``records`` (``Station``,
+    ``Camera`` when ``by='camera'``, ``Species``, ``DateTimeOriginal``).
 
-    A record is kept when it is at least ``min_delta_minutes`` after the
-    previous record of its species at its station (``last_record``) or after
-    the previous *kept* one (``last_independent_record``); the first is always
-    kept. ``delta.time.*`` is then the time since the previous kept record
-    (0 for the first). Records at the same station, species and second are
-    duplicates and are kept once when ``remove_duplicates``. With ``per_individual``
-    records of each ``Individual`` are independent of other individuals' (camtrapR's
-    recordTableIndividual).
+    As camtrapR's assessTemporalIndependence: a record is independent when it is the
+    first of its species at its station (or camera, ``by='camera'``), or at least
+    ``min_delta_minutes`` after the latest *earlier* record of its species there
+    (``last_record``) or the latest earlier independent one (``last_independent_record``).
+    Earlier means strictly earlier: records of the same second are compared with what
+    came before that second, never with each other. ``delta.time.*`` is that gap (0 for
+    a first record), in seconds, then minutes, hours and days each rounded to 0.1 from
+    the one before. ``n_images`` counts the images of the event: the record's and those
+    after it up to the next independent record of its species there (with camtrapR's
+    quirk of also counting earlier images of the same second).
+
+    ``remove_duplicates`` (camtrapR's removeDuplicateRecords) keeps one record per
+    station (camera), species and second; camtrapR turns it on whenever
+    ``min_delta_minutes`` is above 0, and so does this function (with a warning).
+    With ``per_individual`` records of each ``Individual`` are independent of other
+    individuals' (camtrapR's recordTableIndividual).
 
     A record may stand for a whole sequence of photos of its species (a
-    ``DateTimeLast`` later than its ``DateTimeOriginal``, from
+    ``DateTimeLast`` later than its ``DateTimeOriginal`` and ``Images`` photos, from
     :func:`species_records`): the result is the same as with a record per photo.
     Only its first photo can be kept, unless the sequence is at least
     ``min_delta_minutes`` long, overlaps another of its station and species, or
@@ -82,6 +104,9 @@ def independent_records(
     missing = [c for c in [*keys, "DateTimeOriginal"] if c not in records.columns]
     if missing:
         raise ValueError(f"records lack column(s) {missing}")
+    if min_delta_minutes > 0 and not remove_duplicates:
+        log.warning("min_delta_minutes is above 0: duplicate records are removed (as camtrapR)")
+        remove_duplicates = True
     limit = pd.Timedelta(minutes=min_delta_minutes)
     table = records.assign(**{c: "" for c in ("Directory", "FileName") if c not in records.columns})
     if "DateTimeLast" in table.columns:
@@ -89,29 +114,18 @@ def independent_records(
     table = table.sort_values([*keys, "DateTimeOriginal"], kind="stable")
     if remove_duplicates:
         table = table.drop_duplicates([*keys, "DateTimeOriginal"])
-    if compared_to == "last_record":
-        last = table["DateTimeLast"] if "DateTimeLast" in table.columns else None
-        ends = table["DateTimeOriginal"] if last is None else last.fillna(table["DateTimeOriginal"])
-        previous = ends.groupby([table[k] for k in keys], sort=False, dropna=False).shift()
-        keep = previous.isna() | (table["DateTimeOriginal"] - previous >= limit)
-        out = table[keep.to_numpy()].copy()
-    else:
-        kept: list[int] = []
-        for _, group in table.groupby(keys, sort=False, dropna=False):
-            anchor = None
-            for index, moment in zip(group.index, group["DateTimeOriginal"].tolist(), strict=True):
-                if anchor is None or moment - anchor >= limit:
-                    kept.append(index)
-                    anchor = moment
-        out = table.loc[kept].copy()
-    previous = out.groupby(keys, sort=False, dropna=False)["DateTimeOriginal"].shift()
-    seconds = (out["DateTimeOriginal"] - previous).dt.total_seconds().fillna(0)
-    out["delta.time.secs"] = seconds
-    out["delta.time.mins"] = (seconds / 60).round(1)
-    out["delta.time.hours"] = (seconds / 3600).round(1)
-    out["delta.time.days"] = (seconds / 86400).round(1)
+    table = table.reset_index(drop=True)
+    kept, seconds, images = _independence(table, keys, limit, compared_to)
+    out = table[kept].copy()
+    out["delta.time.secs"] = r_round(seconds[kept], 0)
+    out["delta.time.mins"] = r_round(out["delta.time.secs"] / 60, 1)
+    out["delta.time.hours"] = r_round(out["delta.time.mins"] / 60, 1)
+    out["delta.time.days"] = r_round(out["delta.time.hours"] / 24, 1)
+    out["n_images"] = images[kept]
     out["Date"] = out["DateTimeOriginal"].dt.strftime("%Y-%m-%d")
     out["Time"] = out["DateTimeOriginal"].dt.strftime("%H:%M:%S")
+    if by == "camera":  # camtrapR's order: station, species, time (then camera)
+        out = out.sort_values(["Station", "Species", "DateTimeOriginal", "Camera"], kind="stable")
     columns = RECORD_COLUMNS if by == "site" else ["Station", "Camera", *RECORD_COLUMNS[1:]]
     if per_individual:
         columns = [
@@ -121,7 +135,72 @@ def independent_records(
         ]
     helpers = {"DateTimeLast", "Images", "cluster_id"}
     extra = [c for c in out.columns if c not in columns and c not in helpers]
-    return out[columns + extra].reset_index(drop=True)
+    columns = [*columns[:-1], *extra, "n_images"]  # camtrapR: n_images after the metadata
+    return out[columns].reset_index(drop=True)
+
+
+def _independence(
+    table: pd.DataFrame, keys: list[str], limit: pd.Timedelta, compared_to: str
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64], IntArray]:
+    """Per row of ``table`` (sorted by ``keys`` and time): independent or not, seconds to
+    the record it was compared with, and the images of its event."""
+    count = len(table)
+    if not count:
+        return np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int64)
+    first = table["DateTimeOriginal"].to_numpy("datetime64[ns]").astype(np.int64)
+    end = first
+    if "DateTimeLast" in table.columns:
+        last = table["DateTimeLast"].fillna(table["DateTimeOriginal"])
+        end = last.to_numpy("datetime64[ns]").astype(np.int64)
+    group = table.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    position = np.arange(count)
+    starts_group = np.r_[True, group[1:] != group[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts_group, position, 0))
+    same_second = np.r_[True, starts_group[1:] | (first[1:] != first[:-1])]
+    second_start = np.maximum.accumulate(np.where(same_second, position, 0))
+    limit_ns = limit.value
+    if compared_to == "last_record":
+        reach = pd.Series(end).groupby(group).cummax().to_numpy()
+        earlier = second_start > group_start
+        previous = reach[np.maximum(second_start - 1, 0)]
+        gap = np.where(earlier, first - previous, 0)
+        kept = ~earlier | (gap >= limit_ns)
+    else:
+        kept, gap = _against_independent(first, group_start, limit_ns)
+    weight = np.ones(count, np.int64)
+    if "Images" in table.columns:
+        weight = table["Images"].fillna(1).to_numpy(np.int64)
+    total = np.r_[0, np.cumsum(weight)]
+    group_end = np.r_[position[1:][starts_group[1:]], count]
+    end_of = group_end[np.cumsum(starts_group) - 1]
+    independent = np.r_[np.flatnonzero(kept), count]
+    upcoming = independent[np.searchsorted(independent, position, side="right")]
+    following = np.minimum(upcoming, end_of)  # the next independent row of the group
+    images = total[following] - total[second_start]
+    return kept, gap / 1e9, images
+
+
+def _against_independent(
+    first: IntArray, group_start: IntArray, limit: int
+) -> tuple[npt.NDArray[np.bool_], IntArray]:
+    """``last_independent_record``: each record against the latest strictly earlier
+    independent record of its group."""
+    kept = np.zeros(len(first), bool)
+    gap = np.zeros(len(first), np.int64)
+    latest: int | None = None  # time of the latest independent record
+    before: int | None = None  # the latest independent record before that time
+    for row, moment in enumerate(first.tolist()):
+        if group_start[row] == row:
+            latest = before = None
+        reference = latest if latest is not None and moment > latest else before
+        if reference is None:
+            kept[row] = True
+        else:
+            gap[row] = moment - reference
+            kept[row] = gap[row] >= limit
+        if kept[row] and (latest is None or moment > latest):
+            before, latest = latest, moment
+    return kept, gap
 
 
 def _photos_where_needed(
@@ -171,113 +250,6 @@ def _merge_cameras(table: pd.DataFrame, spans: pd.Series) -> pd.DataFrame:
         }
     )
     return pd.concat([table[~spans], merged], ignore_index=True)
-
-
-def operation_matrix(
-    deployments: pd.DataFrame, outages: pd.DataFrame | None = None, half_days: bool = True
-) -> pd.DataFrame:
-    """Effort per station and day: 1 operating, 0.5 setup/retrieval day (``half_days``),
-    the operating share of a day with an outage, NaN not deployed.
-
-    ``deployments``: Station, setup, retrieval (datetimes or dates), one row per
-    camera (several cameras at a station add up). ``outages``: Station, start, end.
-    """
-    if deployments.empty:
-        return pd.DataFrame()
-    setup = pd.to_datetime(deployments["setup"]).dt.normalize()
-    retrieval = pd.to_datetime(deployments["retrieval"]).dt.normalize()
-    days = pd.date_range(setup.min(), retrieval.max(), freq="D")
-    stations = sorted(deployments["Station"].unique())
-    effort = pd.DataFrame(np.nan, index=stations, columns=days.date)
-    for station, first, last in zip(deployments["Station"], setup, retrieval, strict=True):
-        span = pd.date_range(first, last, freq="D").date
-        values = np.ones(len(span))
-        if half_days and len(span) > 1:
-            values[0] = values[-1] = 0.5
-        current = effort.loc[station, span].fillna(0).to_numpy()
-        effort.loc[station, span] = current + values
-    for station, start, end in (
-        outages[["Station", "start", "end"]].itertuples(index=False)
-        if outages is not None and not outages.empty
-        else []
-    ):
-        start = pd.Timestamp(start)
-        end = (
-            pd.Timestamp(end)
-            if end is not None and not pd.isna(end)
-            else pd.Timestamp(days[-1]) + pd.Timedelta(days=1)
-        )
-        for day in pd.date_range(start.normalize(), end.normalize(), freq="D"):
-            if day.date() not in effort.columns or np.isnan(effort.loc[station, day.date()]):
-                continue
-            lost = (min(end, day + pd.Timedelta(days=1)) - max(start, day)) / pd.Timedelta(days=1)
-            effort.loc[station, day.date()] = max(0.0, effort.loc[station, day.date()] - lost)
-    effort.index.name = "Station"
-    return effort
-
-
-def history_matrix(
-    records: pd.DataFrame,
-    effort: pd.DataFrame,
-    species: str,
-    occasion_length: int = 7,
-    day1: str = "station",
-    include_effort: bool = False,
-    min_active_days: float = 0,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """Detection history of one species: stations x occasions, 1/0, NaN without effort.
-
-    ``day1='station'`` starts each station's occasions on its own setup day
-    (camtrapR's default); ``'survey'`` on the first day of the survey. An
-    occasion is NaN when its effort is no more than ``min_active_days``.
-    With ``include_effort`` also returns the effort (days) per occasion.
-    """
-    if day1 not in ("station", "survey"):
-        raise ValueError(f"day1={day1!r}: use 'station' or 'survey'")
-    if occasion_length < 1:
-        raise ValueError("occasion_length must be at least one day")
-    days = pd.to_datetime(pd.Series(effort.columns))
-    start = days.min()
-    detections = records[records["Species"] == species]
-    detected_days = {
-        (station, pd.Timestamp(moment).normalize())
-        for station, moment in zip(
-            detections["Station"], detections["DateTimeOriginal"], strict=True
-        )
-    }
-    n_occasions = 0
-    rows_h, rows_e = {}, {}
-    for station, row in effort.iterrows():
-        active = row.to_numpy(dtype=float)
-        first = days[~np.isnan(active)].min() if day1 == "station" else start
-        offset = int((first - start).days)
-        span = active[offset:]
-        occasions = int(np.ceil(len(span) / occasion_length))
-        hist, eff = [], []
-        for occasion in range(occasions):
-            window = span[occasion * occasion_length : (occasion + 1) * occasion_length]
-            spent = float(np.nansum(window))
-            eff.append(spent if spent > min_active_days else np.nan)
-            window_days = days[
-                offset + occasion * occasion_length : offset + (occasion + 1) * occasion_length
-            ]
-            seen = any((station, day) in detected_days for day in window_days)
-            hist.append(np.nan if spent <= min_active_days else float(seen))
-        rows_h[station], rows_e[station] = hist, eff
-        n_occasions = max(n_occasions, occasions)
-    columns = [f"o{i + 1}" for i in range(n_occasions)]
-
-    def frame(rows: dict[Any, list[float]]) -> pd.DataFrame:
-        table = pd.DataFrame(
-            [r + [np.nan] * (n_occasions - len(r)) for r in rows.values()],
-            index=list(rows),
-            columns=columns,
-        )
-        table.index.name = "Station"
-        return table
-
-    history = frame(rows_h)
-    return (history, frame(rows_e)) if include_effort else history
 
 
 def diversity_table(counts: pd.DataFrame) -> pd.DataFrame:
