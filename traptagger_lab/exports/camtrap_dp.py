@@ -1,6 +1,7 @@
 """Camtrap DP 1.0.2 (tdwg/camtrap-dp): deployments, media and observations of a task.
 
-A deployment is one camera at one site for the span of its photos; media are
+A deployment is one camera at one site between setup and retrieval (the survey's
+deployments, or the camera's photo span where it has none); media are
 the photos (a video is one media file); observations come at both levels:
 ``media`` (one per labelled box or file) and ``event`` (one per cluster and
 species, with the largest count in one image). Camera times are local, so
@@ -20,6 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from traptagger_lab.deployments.camtrap_dp import comments
+from traptagger_lab.deployments.dates import Moment
+from traptagger_lab.deployments.rows import ProblemRow
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.exports.safe_names import file_of
 
@@ -82,27 +86,89 @@ def _media_type(path: str) -> str:
     return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def deployments_table(images: pd.DataFrame, sites: pd.DataFrame, offset: str) -> pd.DataFrame:
-    """One deployment per camera: its site's coordinates, first and last photo."""
+def _bait(value: Any) -> bool | None:
+    """Camtrap DP's baitUse (a boolean) of our free-text bait: none, no, false... is False."""
+    if value is None or pd.isna(value) or str(value).strip() == "":
+        return None
+    return str(value).strip().lower() not in ("false", "no", "none", "0", "n", "f")
+
+
+def _moment(when: Any, known: Any, end: bool) -> Moment:
+    """A deployment's setup or retrieval; a date alone is written as the start (00:00) or the
+    end (23:59:59) of its day, so that every photo of that day lies inside."""
+    moment = pd.Timestamp(when).to_pydatetime()
+    if bool(known):
+        return Moment(moment)
+    day = dt.datetime.combine(moment.date(), dt.time(23, 59, 59) if end else dt.time())
+    return Moment(day, False)
+
+
+def _problems(table: pd.DataFrame) -> tuple[ProblemRow, ...]:
+    return tuple(
+        ProblemRow(
+            Moment(pd.Timestamp(p.start).to_pydatetime(), bool(p.start_time_known)),
+            Moment(pd.Timestamp(p.end).to_pydatetime(), bool(p.end_time_known)),
+            str(p.reason or ""),
+        )
+        for p in table.itertuples()
+    )
+
+
+def deployments_table(deployments: pd.DataFrame, sites: pd.DataFrame, offset: str) -> pd.DataFrame:
+    """One Camtrap DP deployment per camera and period (the rows of
+    :func:`~traptagger_lab.deployments.per_camera.camera_deployments`): real setup and
+    retrieval from the survey's deployments, or the camera's photo span where the survey has
+    none; coordinates of the deployment, else of its site. A date without a time is written
+    as the whole day and noted in ``deploymentComments`` with the problem periods, which
+    Camtrap DP has no field for (our import reads them back).
+
+    Raises:
+        ConfigurationError: if a deployment has no coordinates, nor its site.
+    """
     located = sites.set_index("site")
-    missing = sorted(s for s in images["site"].unique() if pd.isna(located.loc[s, "latitude"]))
+    latitude = (
+        deployments["latitude"]
+        .astype(float)
+        .fillna(deployments["Station"].map(located["latitude"]).astype(float))
+    )
+    longitude = (
+        deployments["longitude"]
+        .astype(float)
+        .fillna(deployments["Station"].map(located["longitude"]).astype(float))
+    )
+    missing = sorted(set(deployments.loc[latitude.isna() | longitude.isna(), "Station"]))
     if missing:
         raise ConfigurationError(
             f"Camtrap DP needs coordinates for every site; missing for {missing} "
-            "(set them with lab.import_site_coordinates)"
+            "(set them with lab.import_site_coordinates or import deployments with them)"
         )
-    spans = images.groupby(["site", "camera"])["timestamp"].agg(["min", "max"]).reset_index()
+    setups = [
+        _moment(w, k, end=False)
+        for w, k in zip(deployments["setup"], deployments["setup_time_known"], strict=True)
+    ]
+    retrievals = [
+        _moment(w, k, end=True)
+        for w, k in zip(deployments["retrieval"], deployments["retrieval_time_known"], strict=True)
+    ]
+    problems = [_problems(p) for p in deployments["problems"]]
     return pd.DataFrame(
         {
-            "deploymentID": spans["site"] + "/" + spans["camera"],
-            "locationID": spans["site"],
-            "locationName": spans["site"],
-            "latitude": [located.loc[s, "latitude"] for s in spans["site"]],
-            "longitude": [located.loc[s, "longitude"] for s in spans["site"]],
-            "deploymentStart": [_stamp(m, offset) for m in spans["min"]],
-            "deploymentEnd": [_stamp(m, offset) for m in spans["max"]],
-            "cameraID": spans["camera"],
+            "deploymentID": deployments["deploymentID"],
+            "locationID": deployments["Station"],
+            "locationName": deployments["Station"],
+            "latitude": latitude,
+            "longitude": longitude,
+            "deploymentStart": [_stamp(m.when, offset) for m in setups],
+            "deploymentEnd": [_stamp(m.when, offset) for m in retrievals],
+            "cameraID": deployments["Camera"],
+            "cameraHeight": deployments["camera_height"],
             "timestampIssues": False,
+            "baitUse": [_bait(b) for b in deployments["bait"]],
+            "featureType": deployments["feature_type"],
+            "habitat": deployments["habitat"],
+            "deploymentComments": [
+                comments(s, r, p) for s, r, p in zip(setups, retrievals, problems, strict=True)
+            ],
         }
     ).reindex(columns=FIELDS["deployments"])
 

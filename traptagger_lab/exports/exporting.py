@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from traptagger_lab.annotate.settled import LabelsRef, Selection, is_task, one_selection
 from traptagger_lab.db.engine import transaction
 from traptagger_lab.db.models import Export
+from traptagger_lab.deployments.per_camera import camera_deployments, in_deployments
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.exports import camtrap_dp, coco, folders, megadetector, tables
 from traptagger_lab.exports.destinations import Destination
@@ -92,11 +93,13 @@ def _camtrap_dp(
     if "utc_offset" not in options and not (survey.settings or {}).get("utc_offset"):
         log.warning("camera times of %r written as UTC: pass utc_offset='+hh:mm'", survey.name)
     taxa = dict(options.get("taxa") or {})
-    images = survey_images(workspace, survey.id)
     with workspace.sessions() as session:
         sites = sites_frame(session, survey.id)
-    deployments = camtrap_dp.deployments_table(images, sites, offset)
+    cameras = camera_deployments(workspace, survey.id)  # stored, else photo spans
+    deployments = camtrap_dp.deployments_table(cameras, sites, offset)
+    images = in_deployments(survey_images(workspace, survey.id), cameras, "images (photos, video stills)")
     media = camtrap_dp.media_table(images, offset)
+    seen = in_deployments(seen, cameras, "observations")
     observed = camtrap_dp.observations_table(seen, media, offset, taxa)
     package = camtrap_dp.descriptor(
         survey.name,
