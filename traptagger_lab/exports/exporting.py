@@ -97,7 +97,9 @@ def _camtrap_dp(
         sites = sites_frame(session, survey.id)
     cameras = camera_deployments(workspace, survey.id)  # stored, else photo spans
     deployments = camtrap_dp.deployments_table(cameras, sites, offset)
-    images = in_deployments(survey_images(workspace, survey.id), cameras, "images (photos, video stills)")
+    images = in_deployments(
+        survey_images(workspace, survey.id), cameras, "images (photos, video stills)"
+    )
     media = camtrap_dp.media_table(images, offset)
     seen = in_deployments(seen, cameras, "observations")
     observed = camtrap_dp.observations_table(seen, media, offset, taxa)
