@@ -215,14 +215,16 @@ def test_convergence_is_judged_by_gradient_and_hessian(shared_data: Path) -> Non
     with 'precision loss'. The bobcat model below ends that way and has converged."""
     y = pd.read_csv(shared_data / "unmarked/MesoCarnivores_bobcat.csv").to_numpy(dtype=float)
     covs = pd.read_csv(shared_data / "unmarked/MesoCarnivores_sitecovs.csv")
-    model = {"state": "~ Dist_5km + HDens_5km", "detection": "~ Trail"}
-    fit = occupancy(y, covs, **model)
+    state, detection = "~ Dist_5km + HDens_5km", "~ Trail"
+    fit = occupancy(y, covs, state=state, detection=detection)
     assert "precision loss" in fit["optimiser_message"]
     assert fit["converged"], fit["convergence_reason"]
     assert fit["gradient_norm"] < 1e-3 and fit["hessian_ok"]  # noqa: PT018
     assert fit["convergence_reason"].startswith("converged: gradient")
     # stopped early: the gradient is large, and the fit says so
-    early = occupancy(y, covs, **model, settings=FitSettings(max_iterations=2))
+    early = occupancy(
+        y, covs, state=state, detection=detection, settings=FitSettings(max_iterations=2)
+    )
     assert not early["converged"]
     assert "gradient" in early["convergence_reason"] and early["gradient_norm"] > 1e-3  # noqa: PT018
 
@@ -237,7 +239,7 @@ def test_site_covariates_and_missing_effort(shared_data: Path) -> None:
     assert full["aic"] != null["aic"]
     y[:5, 1] = np.nan  # occasions without effort leave the likelihood
     assert occupancy(y)["n_sites"] == 1437
-    assert naive_occupancy([[np.nan, np.nan], [0, 1], [0, 0]]) == 0.5
+    assert naive_occupancy(np.array([[np.nan, np.nan], [0, 1], [0, 0]])) == 0.5
 
 
 def test_covariates_by_station_with_factors() -> None:
