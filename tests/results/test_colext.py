@@ -237,6 +237,14 @@ def test_seasons_as_station_tables_with_covariates_by_station() -> None:
     in_order = {"sc1": SC1, "habitat": ["forest", "grass"] * 3}
     same = colext(Y, in_order, psi="~sc1", gamma="~habitat", n_seasons=4)
     assert fit["coefficients"] == pytest.approx(same["coefficients"])
+    # observation covariates as per-season tables by station, in any row order
+    oc = [pd.DataFrame(OC[:, 2 * t : 2 * t + 2], index=stations).iloc[::-1] for t in range(4)]
+    by_station = colext(seasons, obs_covs={"oc": oc}, detection="~oc")
+    as_array = colext(Y, obs_covs={"oc": OC}, detection="~oc", n_seasons=4)
+    assert by_station["coefficients"] == pytest.approx(as_array["coefficients"])
+    oc[2] = oc[2].drop("S3")
+    with pytest.raises(NotFoundError, match=r"'oc', season 3: no row for station\(s\) \['S3'\]"):
+        colext(seasons, obs_covs={"oc": oc}, detection="~oc")
     with pytest.raises(NotFoundError, match=r"no row for station\(s\) \['S5'\]"):
         colext(seasons, habitat.drop("S5"), psi="~sc1")
     with pytest.raises(NotFoundError, match="'elevation'"):

@@ -28,6 +28,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results.formulas import (
     Covariate,
     CovariateInput,
@@ -38,13 +39,14 @@ from traptagger_lab.results.formulas import (
     parse_formula,
     site_covariates,
 )
-from traptagger_lab.results.mle import FitSettings, maximise, pinned, predict
+from traptagger_lab.results.mle import FitSettings, maximise, pinned
 from traptagger_lab.results.occupancy import (
     coefficient_name,
     detection_matrix,
     fingerprint,
     fit_summary,
     naive_occupancy,
+    part_results,
 )
 
 #: The model parts, in unmarked's coefficient order.
@@ -100,30 +102,34 @@ def _stack(matrices: list[NDArray[np.float64]]) -> NDArray[np.float64]:
 
 
 def _observation_covariates(
-    covs: Mapping[str, Any] | None, shape: tuple[int, int, int], stations: list[Any] | None
+    covs: Mapping[str, Any] | None, history: NDArray[np.float64], stations: list[Any] | None
 ) -> dict[str, Covariate]:
-    """Observation covariates as sites x seasons x occasions, from the same layouts as y."""
+    """Observation covariates as sites x seasons x occasions, from the layouts y takes; a
+    per-season table by station needs a row for each station with effort that season."""
+    shape = history.shape
     arrays: dict[str, Any] = {}
     for name, values in (covs or {}).items():
         if isinstance(values, Sequence) and not isinstance(values, str | bytes | pd.DataFrame):
-            seasons = [
-                v.reindex(stations) if isinstance(v, pd.DataFrame) and stations else v
-                for v in values
-            ]
-            stacked = [np.asarray(s, dtype=object) for s in seasons]
-            width = shape[2]
-            arrays[name] = np.stack(
-                [
-                    np.pad(s, ((0, 0), (0, width - s.shape[1])), constant_values=np.nan)
-                    for s in stacked
-                ],
-                axis=1,
-            )
+            seasons = []
+            for t, season in enumerate(values):
+                if isinstance(season, pd.DataFrame) and stations is not None:
+                    active = [s for s, row in zip(stations, history[:, t], strict=True)
+                              if not np.isnan(row).all()]  # fmt: skip
+                    absent = [str(s) for s in active if s not in season.index]
+                    if absent:
+                        raise NotFoundError(
+                            f"observation covariate {name!r}, season {t + 1}: no row for "
+                            f"station(s) {absent}"
+                        )
+                    season = season.reindex(stations)
+                matrix = np.asarray(season, dtype=object)
+                width = shape[2] - matrix.shape[1]
+                seasons.append(np.pad(matrix, ((0, 0), (0, width)), constant_values=np.nan))
+            arrays[name] = np.stack(seasons, axis=1)
         else:
             array = np.asarray(values)
-            arrays[name] = (
-                array.reshape(shape) if array.shape == (shape[0], shape[1] * shape[2]) else array
-            )
+            wide = array.shape == (shape[0], shape[1] * shape[2])
+            arrays[name] = array.reshape(shape) if wide else array
     return matrix_covariates(arrays, shape, None, "observation covariate")
 
 
@@ -323,7 +329,7 @@ def colext(
         raise ValueError("colext needs at least two seasons")
     site = site_covariates(site_covs, m, stations)
     yearly = matrix_covariates(yearly_site_covs, (m, t), stations, "season covariate")
-    obs = _observation_covariates(obs_covs, shape, stations)
+    obs = _observation_covariates(obs_covs, history, stations)
     text = dict(zip(PARTS, (psi, gamma, epsilon, detection), strict=True))
     formulas = {part: parse_formula(formula) for part, formula in text.items()}
     designs = _designs(formulas, site, yearly, obs, shape)
@@ -343,24 +349,10 @@ def colext(
         )
 
     estimates = maximise(data.objective, names, settings, boundary)
-    theta, covariance, se = estimates.theta, estimates.covariance, estimates.se
     result: dict[str, Any] = {"model": "colext", "formula": " ".join(text.values())}
     for part, key in zip(PARTS, ("psi", "gamma", "epsilon", "detection"), strict=True):
-        where, design_ = data.slices[part], designs[part]
-        result[f"{key}_coef"] = dict(zip(design_.names, theta[where].tolist(), strict=True))
-        result[f"{key}_se"] = dict(zip(design_.names, se[where].tolist(), strict=True))
-        estimate, lower, upper = predict(
-            np.nan_to_num(design_.matrix),
-            np.nan_to_num(design_.offset),
-            theta[where],
-            covariance[where, where],
-            conf,
-        )
-        gap = design_.missing
-        result[part] = np.where(gap, np.nan, estimate)
-        result[f"{part}_lower"] = np.where(gap, np.nan, lower)
-        result[f"{part}_upper"] = np.where(gap, np.nan, upper)
-    result.update(_occupancy_by_season(result, data, theta, keep))
+        result.update(part_results(key, part, designs[part], data.slices[part], estimates, conf))
+    result.update(_occupancy_by_season(result, data, estimates.theta, keep))
     detected = np.where(np.isnan(history).all(axis=2), np.nan, np.nansum(history, axis=2) > 0)
     result.update(
         {

@@ -23,6 +23,7 @@ from scipy import special
 
 from traptagger_lab.results.formulas import (
     CovariateInput,
+    Design,
     design,
     matrix_covariates,
     parse_formula,
@@ -86,6 +87,45 @@ def fit_summary(estimates: Estimates) -> dict[str, Any]:
         "boundary": list(estimates.boundary),
         "optimiser_message": estimates.optimiser_message,
     }
+
+
+def part_results(
+    key: str, part: str, built: Design, where: slice, estimates: Estimates, conf: float
+) -> dict[str, Any]:
+    """One model part's coefficients (``{key}_coef``) and SEs (``{key}_se``) by covariate,
+    and its fitted probability (``{part}``) with ``conf`` intervals (NaN where a covariate
+    is missing)."""
+    theta, se = estimates.theta[where], estimates.se[where]
+    estimate, lower, upper = predict(
+        np.nan_to_num(built.matrix),
+        np.nan_to_num(built.offset),
+        theta,
+        estimates.covariance[where, where],
+        conf,
+    )
+    return {
+        f"{key}_coef": dict(zip(built.names, theta.tolist(), strict=True)),
+        f"{key}_se": dict(zip(built.names, se.tolist(), strict=True)),
+        part: np.where(built.missing, np.nan, estimate),
+        f"{part}_lower": np.where(built.missing, np.nan, lower),
+        f"{part}_upper": np.where(built.missing, np.nan, upper),
+    }
+
+
+def _conditional(
+    history: NDArray[np.float64],
+    observed: NDArray[np.bool_],
+    psi: NDArray[np.float64],
+    p: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """P(occupied | the site's detections) (unmarked's ``ranef``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p, log_q = np.log(np.clip(p, 1e-300, 1)), np.log(np.clip(1 - p, 1e-300, 1))
+    log_if_occupied = np.where(observed, history * log_p + (1 - history) * log_q, 0.0)
+    if_occupied = psi * np.exp(log_if_occupied.sum(axis=1))
+    never = ~(np.nan_to_num(history) * observed).any(axis=1)
+    result: NDArray[np.float64] = if_occupied / (if_occupied + (1 - psi) * never)
+    return result
 
 
 def _single_season_objective(
@@ -186,50 +226,18 @@ def occupancy(
         return pinned("psi", eta_psi, "site", settings) + pinned("p", eta_p, "occasion", settings)
 
     estimates = maximise(objective, names, settings, boundary)
-    theta, covariance = estimates.theta, estimates.covariance
-    state_part, det_part = slice(0, k_state), slice(k_state, None)
-
-    psi, psi_low, psi_high = predict(
-        np.nan_to_num(x_state.matrix),
-        np.nan_to_num(x_state.offset),
-        theta[state_part],
-        covariance[state_part, state_part],
-        conf,
-    )
-    p, p_low, p_high = predict(
-        np.nan_to_num(x_det.matrix),
-        np.nan_to_num(x_det.offset),
-        theta[det_part],
-        covariance[det_part, det_part],
-        conf,
-    )
-    psi, psi_low, psi_high = (np.where(removed, np.nan, a) for a in (psi, psi_low, psi_high))
-    p = np.where(x_det.missing, np.nan, p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_p, log_q = np.log(np.clip(p, 1e-300, 1)), np.log(np.clip(1 - p, 1e-300, 1))
-    log_if_occupied = np.where(observed, history * log_p + (1 - history) * log_q, 0.0)
-    if_occupied = psi * np.exp(log_if_occupied.sum(axis=1))
-    never = ~(np.nan_to_num(history) * observed).any(axis=1)
-    conditional = if_occupied / (if_occupied + (1 - psi) * never)
-    se = estimates.se
-    state_names, det_names = x_state.names, x_det.names
+    state_part = part_results("state", "psi", x_state, slice(0, k_state), estimates, conf)
+    det_part = part_results("detection", "p", x_det, slice(k_state, None), estimates, conf)
+    psi, p = state_part["psi"], det_part["p"]
     result: dict[str, Any] = {
         "model": "occu",
         "formula": f"{detection_formula.text} {state_formula.text}",
-        "state_coef": dict(zip(state_names, theta[state_part].tolist(), strict=True)),
-        "detection_coef": dict(zip(det_names, theta[det_part].tolist(), strict=True)),
-        "state_se": dict(zip(state_names, se[state_part].tolist(), strict=True)),
-        "detection_se": dict(zip(det_names, se[det_part].tolist(), strict=True)),
-        "psi": psi,
-        "psi_lower": psi_low,
-        "psi_upper": psi_high,
-        "p": p,
-        "p_lower": np.where(x_det.missing, np.nan, p_low),
-        "p_upper": np.where(x_det.missing, np.nan, p_high),
+        **state_part,
+        **det_part,
         "psi_mean": float(np.nanmean(psi)) if (~removed).any() else float("nan"),
         "p_mean": float(np.mean(p[observed])) if observed.any() else float("nan"),
         "fitted": psi[:, None] * p,
-        "psi_conditional": np.where(keep, conditional, np.nan),
+        "psi_conditional": np.where(keep, _conditional(history, observed, psi, p), np.nan),
         "n_sites": int(keep.sum()),
         "sites_removed": [int(i) for i in np.flatnonzero(removed)],
         "naive_occupancy": naive_occupancy(history),
