@@ -221,6 +221,10 @@ def test_seasons_as_station_tables_with_covariates_by_station() -> None:
     fit = colext(seasons)
     assert fit["log_likelihood"] == pytest.approx(colext(Y, n_seasons=4)["log_likelihood"])
     assert fit["stations"] == stations
+    named = dict(zip(["2021", "2022", "2023", "2024"], seasons, strict=True))
+    fit = colext(named)  # as results.history.season_histories gives them
+    assert fit["seasons"] == ["2021", "2022", "2023", "2024"]
+    assert fit["log_likelihood"] == pytest.approx(colext(Y, n_seasons=4)["log_likelihood"])
     # a station absent from a season had no effort there; seasons may differ in length
     shuffled = [seasons[0].iloc[::-1], seasons[1].drop("S0"), *seasons[2:]]
     shuffled[3] = shuffled[3].assign(o3=np.nan)
@@ -239,7 +243,7 @@ def test_seasons_as_station_tables_with_covariates_by_station() -> None:
     assert fit["coefficients"] == pytest.approx(same["coefficients"])
     # observation covariates as per-season tables by station, in any row order
     oc = [pd.DataFrame(OC[:, 2 * t : 2 * t + 2], index=stations).iloc[::-1] for t in range(4)]
-    by_station = colext(seasons, obs_covs={"oc": oc}, detection="~oc")
+    by_station = colext(named, obs_covs={"oc": dict(zip(named, oc, strict=True))}, detection="~oc")
     as_array = colext(Y, obs_covs={"oc": OC}, detection="~oc", n_seasons=4)
     assert by_station["coefficients"] == pytest.approx(as_array["coefficients"])
     oc[2] = oc[2].drop("S3")

@@ -21,7 +21,7 @@ covariate missing where a transition needs it is an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -53,15 +53,23 @@ from traptagger_lab.results.occupancy import (
 PARTS = ("psi", "gamma", "epsilon", "p")
 
 
+Seasons: TypeAlias = (
+    Sequence[ArrayLike | pd.DataFrame] | Mapping[Any, ArrayLike | pd.DataFrame] | ArrayLike
+)
+
+
 def seasons_array(
-    y: Sequence[ArrayLike | pd.DataFrame] | ArrayLike, n_seasons: int | None = None
+    y: Seasons, n_seasons: int | None = None
 ) -> tuple[NDArray[np.float64], list[Any] | None]:
     """Detections as sites x seasons x occasions (NaN padding a shorter season), and the
     station names when the seasons are DataFrames (their union, in order of appearance).
 
-    ``y`` is a list of per-season sites x occasions matrices, a 3-D array, or
-    unmarked's wide sites x (seasons * occasions) matrix with ``n_seasons``.
+    ``y`` is a list of per-season sites x occasions matrices (or a mapping of season
+    name to matrix), a 3-D array, or unmarked's wide sites x (seasons * occasions)
+    matrix with ``n_seasons``.
     """
+    if isinstance(y, Mapping):
+        y = list(y.values())
     if isinstance(y, Sequence) and not isinstance(y, str | bytes):
         seasons = list(y)
         if seasons and all(isinstance(s, pd.DataFrame) for s in seasons):
@@ -109,6 +117,8 @@ def _observation_covariates(
     shape = history.shape
     arrays: dict[str, Any] = {}
     for name, values in (covs or {}).items():
+        if isinstance(values, Mapping):
+            values = list(values.values())
         if isinstance(values, Sequence) and not isinstance(values, str | bytes | pd.DataFrame):
             seasons = []
             for t, season in enumerate(values):
@@ -274,7 +284,7 @@ def _removed_sites(
 
 
 def colext(
-    y: Sequence[ArrayLike | pd.DataFrame] | ArrayLike,
+    y: Seasons,
     site_covs: CovariateInput | None = None,
     yearly_site_covs: Mapping[str, Any] | None = None,
     obs_covs: Mapping[str, Any] | None = None,
@@ -291,15 +301,15 @@ def colext(
     Args:
         y: detections per season: a list of sites x occasions matrices (1, 0, NaN for no
             effort; DataFrames indexed by station are lined up by station, a station
-            missing from a season has no effort there), a sites x seasons x occasions
-            array, or unmarked's wide sites x (seasons * occasions) matrix with
-            ``n_seasons``.
+            missing from a season has no effort there) or a mapping of season name to
+            matrix (``season_histories``), a sites x seasons x occasions array, or
+            unmarked's wide sites x (seasons * occasions) matrix with ``n_seasons``.
         site_covs: one value per site (DataFrame indexed by station, or a mapping);
             any part may use them.
         yearly_site_covs: name -> sites x seasons values (array or DataFrame by station);
             gamma and epsilon use the value of the season they leave, p its own season's.
-        obs_covs: name -> sites x seasons x occasions values (or the wide layout, or a
-            list of per-season matrices); p only.
+        obs_covs: name -> sites x seasons x occasions values (or the wide layout, or
+            per-season matrices as a list or mapping, as ``y``); p only.
         psi, gamma, epsilon, detection: formulas of the four parts (``'~ habitat'``).
         n_seasons: seasons of a wide ``y`` (unmarked's ``numPrimary``).
         conf: level of the intervals.
@@ -314,7 +324,8 @@ def colext(
         occupancy implied by psi, gamma and epsilon) and ``smoothed`` (given each site's
         detections) with their means over sites; ``fitted`` (projected * p);
         ``naive_occupancy`` per season; ``log_likelihood``, ``n_parameters``, ``aic``,
-        ``n_sites``, ``sites_removed`` and the convergence diagnosis (``converged``,
+        ``n_sites``, ``sites_removed``, ``stations`` and ``seasons`` (names, when given)
+        and the convergence diagnosis (``converged``,
         ``convergence_reason``, ``gradient_norm``, ``hessian_ok``, ...).
 
     Raises:
@@ -364,6 +375,8 @@ def colext(
             **fit_summary(estimates),
         }
     )
+    if isinstance(y, Mapping):
+        result["seasons"] = list(y)
     if stations is not None:
         result["stations"] = stations
     return result
