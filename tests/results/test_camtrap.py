@@ -1,6 +1,9 @@
 """Record tables, camera operation, detection histories, RAI and diversity.
 
-camtrapR reference: jniedballa/camtrapR tests/testthat/test-filterRecordTable.R.
+camtrapR references (jniedballa/camtrapR 3.0.3): tests/testthat/test-filterRecordTable.R,
+tests/testthat/test_recordTable.R, data/recordTableSample.rda (see
+tests/results/camtrapr_sample.py) and R/variousOtherHelperFunctions.R
+(assessTemporalIndependence, removeDuplicatesOfRecords) where a test checks no number.
 On camtrapR's sample_images_species_dir (../shared/data/camtrapR), species from
 the folder, UNID excluded, duplicates removed: 55 records with minDeltaTime 0,
 39 with minDeltaTime 60 minutes, whether compared to the last record or to the
@@ -15,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
+from tests.results.camtrapr_sample import SAMPLE_DELTA_SECS, photo_records
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import (
     camera_operation,
@@ -35,28 +38,8 @@ from traptagger_lab.results.camtrap import (
 )
 
 
-def _camtrapr_records(root: Path) -> pd.DataFrame:
-    """Records as camtrapR's recordTable reads them: Station/Species/file, EXIF time."""
-    rows = []
-    for path in sorted(p for p in root.rglob("*.JPG")):
-        taken = Image.open(path).getexif().get_ifd(0x8769)[36867]  # DateTimeOriginal
-        station, species = path.relative_to(root).parts[:2]
-        rows.append(
-            (
-                station,
-                species,
-                pd.to_datetime(taken, format="%Y:%m:%d %H:%M:%S"),
-                str(path.parent),
-                path.name,
-            )
-        )
-    return pd.DataFrame(
-        rows, columns=["Station", "Species", "DateTimeOriginal", "Directory", "FileName"]
-    )
-
-
 def test_independence_matches_camtrapr(shared_data: Path) -> None:
-    records = _camtrapr_records(shared_data / "camtrapR/pictures/sample_images_species_dir")
+    records = photo_records(shared_data / "camtrapR/pictures/sample_images_species_dir")
     records = records[records["Species"] != "UNID"]
     assert len(independent_records(records, 0)) == 55
     for compared_to in ("last_record", "last_independent_record"):
@@ -68,6 +51,58 @@ def test_independence_matches_camtrapr(shared_data: Path) -> None:
         assert (table["delta.time.secs"].drop(firsts.index) >= 3600).all()
     huge = independent_records(records, 10**6)  # one record per station and species
     assert len(huge) == len(records[["Station", "Species"]].drop_duplicates())
+
+
+def test_record_tables_as_camtrapr_gives_them(shared_data: Path) -> None:
+    records = photo_records(shared_data / "camtrapR/pictures/sample_images_species_dir")
+    species = records[records["Species"] != "UNID"]
+    # data/recordTableSample.rda (recordTable, minDeltaTime 60, lastRecord, UNID excluded):
+    # every delta.time.secs, e.g. 13560 s for StationA PBE 23 Apr 00:07, measured to the
+    # dependent record of 22 Apr 20:21 before it, not to the kept one of 20:19
+    table = independent_records(species, 60, "last_record")
+    assert table["delta.time.secs"].tolist() == SAMPLE_DELTA_SECS
+    # ... its minutes, hours and days, each rounded from the one before as R rounds
+    # (5.65 -> 5.7, 95.45 -> 95.5, 242.35 -> 242.3)
+    assert table["delta.time.hours"].iloc[[14, 26, 37]].tolist() == [5.7, 95.5, 242.3]
+    assert table["delta.time.days"].iloc[[1, 3, 5]].tolist() == [1.8, 14.7, 26.6]
+    # tests/testthat/test_recordTable.R "recordTable output has correct dimensions":
+    # rec_table0 (56, 12): no exclusion, minDeltaTime 0; rec_table1: 40 rows at 60 minutes;
+    # rec_table3a (67, 12) with removeDuplicateRecords = FALSE, rec_table3b (55, 12)
+    assert independent_records(records, 0).shape == (56, 12)
+    assert len(independent_records(records, 60)) == 40
+    kept = independent_records(species, 0, remove_duplicates=False)
+    assert kept.shape == (67, 12)
+    assert independent_records(species, 0).shape == (55, 12)
+    assert list(kept.columns) == RECORD_COLUMNS  # n_images last (assessTemporalIndependence)
+    # "removeDuplicateRecords works": anyDuplicated(rec_table3a[, Station, Species,
+    # DateTimeOriginal]) == 12, i.e. the first duplicate is row 12
+    twins = kept.duplicated(["Station", "Species", "DateTimeOriginal"])
+    assert int(np.flatnonzero(twins)[0]) + 1 == 12
+    # same-second records are not compared with each other (which.earlier is strictly
+    # earlier): twins get the same delta as each other
+    pairs = kept[kept.duplicated(["Station", "Species", "DateTimeOriginal"], keep=False)]
+    assert (
+        pairs.groupby(["Station", "Species", "DateTimeOriginal"])["delta.time.secs"].nunique() == 1
+    ).all()
+
+
+def test_n_images_counts_each_event(shared_data: Path) -> None:
+    records = photo_records(shared_data / "camtrapR/pictures/sample_images_species_dir")
+    species = records[records["Species"] != "UNID"]
+    # assessTemporalIndependence (R/variousOtherHelperFunctions.R): n_images of an
+    # independent record counts its images up to the next independent record of its
+    # species at the station, so with duplicates removed every image is in one event
+    for compared_to in ("last_record", "last_independent_record"):
+        table = independent_records(species, 60, compared_to)
+        assert table["n_images"].sum() == 55
+    table = independent_records(species, 60)
+    mne = table[(table["Station"] == "StationB") & (table["Species"] == "MNE")]
+    assert mne["n_images"].tolist() == [2, 3]  # 17:47-17:49 on 28 April: 3 seconds kept
+    # without duplicate removal (minDeltaTime 0), camtrapR's grouping also counts the
+    # earlier images of the same second: the second of two twins has n_images 2
+    kept = independent_records(species, 0, remove_duplicates=False)
+    twin = kept[(kept["Station"] == "StationC") & (kept["Time"] == "03:00:00")]
+    assert twin["n_images"].tolist() == [1, 2]
 
 
 def test_compared_to_last_record_is_stricter() -> None:

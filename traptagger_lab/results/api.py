@@ -173,7 +173,8 @@ class Results:
 
     def record_table(self, compared_to: str = "last_record", by: str = "site") -> pd.DataFrame:
         """camtrapR's record table of independent records (worked out once per layout; every
-        analysis below starts from it)."""
+        analysis below starts from it): delta.time.* and n_images as camtrapR's recordTable
+        (see :func:`~traptagger_lab.results.camtrap.independent_records`)."""
         if (compared_to, by) not in self._tables:
             records = self.records.drop_duplicates(
                 ["Station", "Camera", "Species", "Directory", "FileName"]
@@ -183,21 +184,78 @@ class Results:
             )
         return self._tables[compared_to, by].copy()
 
-    def camera_operation(self) -> pd.DataFrame:
-        """Stations x days effort (camtrapR's camera-operation matrix)."""
-        return self.effort
+    def camera_operation(
+        self,
+        by: str = "station",
+        cameras_independent: bool = False,
+        all_cams_on: bool = False,
+        occasion_start_time: int = 0,
+    ) -> pd.DataFrame:
+        """camtrapR's camera-operation matrix: stations (or cameras, ``by="camera"``) x days,
+        effort in days (see :func:`~traptagger_lab.results.operation.operation_matrix` for
+        ``cameras_independent``, ``all_cams_on`` and ``occasion_start_time``)."""
+        if (by, cameras_independent, all_cams_on, occasion_start_time) == (
+            "station",
+            False,
+            False,
+            0,
+        ):
+            return self.effort
+        deployments, problems, source = self.effort_inputs
+        if self.sites:
+            deployments = deployments[deployments["Station"].isin(self.sites)]
+        matrix = camtrap.operation_matrix(
+            deployments,
+            problems,
+            by=by,
+            cameras_independent=cameras_independent,
+            all_cams_on=all_cams_on,
+            occasion_start_time=occasion_start_time,
+        )
+        if not matrix.empty:
+            days = pd.to_datetime(pd.Series(matrix.columns))
+            matrix = matrix.loc[:, self._in_window(days).to_numpy()]
+        matrix.attrs["effort_source"] = source
+        return matrix
 
     def trap_days(self) -> pd.Series:
         """Days of effort per station."""
         return self.effort.sum(axis=1, skipna=True).rename("trap_days")
 
-    def detection_history(self, species: str, occasion_length: int = 7, **options: Any) -> Any:
-        """Stations x occasions 1/0/NaN for one species (options: ``day1``,
-        ``include_effort``, ``min_active_days``)."""
+    def detection_history(
+        self,
+        species: str,
+        occasion_length: int = 7,
+        *,
+        day1: str = "station",
+        include_effort: bool = False,
+        scale_effort: bool = False,
+        min_active_days: float | None = None,
+        output: str = "binary",
+        seasons: Sequence[tuple[DateLike, DateLike]] | None = None,
+    ) -> Any:
+        """camtrapR's detectionHistory of one species: stations x occasions, 1/0 (or counts,
+        ``output="count"``), NaN where an occasion lacks effort; with ``include_effort`` a
+        (history, effort) pair, ``scale_effort`` scaling that effort (see
+        :func:`~traptagger_lab.results.history.history_matrix` for ``day1`` and
+        ``min_active_days``). With ``seasons`` (date ranges, first and last day) a dict of
+        one history (or pair) per season
+        (:func:`~traptagger_lab.results.history.season_histories`)."""
         records = self.record_table()
         known = set(records["Species"])
         if species not in known:
             raise NotFoundError(f"no records of {species!r}; species recorded: {sorted(known)}")
+        options: dict[str, Any] = {
+            "day1": day1,
+            "include_effort": include_effort,
+            "min_active_days": min_active_days,
+            "scale_effort": scale_effort,
+            "output": output,
+        }
+        if seasons is not None:
+            return camtrap.season_histories(
+                records, self.effort, species, occasion_length, seasons=seasons, **options
+            )
         return camtrap.history_matrix(records, self.effort, species, occasion_length, **options)
 
     def relative_abundance(self) -> pd.DataFrame:
@@ -390,10 +448,12 @@ def detection_history(
     day1: str = "station",
     min_delta_minutes: float = 0,
     include_effort: bool = False,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """camtrapR's detectionHistory for one species of a task: stations x occasions."""
+    **options: Any,
+) -> Any:
+    """camtrapR's detectionHistory for one species of a task: stations x occasions (other
+    options as :meth:`Results.detection_history`)."""
     return Results(workspace, labels, min_delta_minutes).detection_history(
-        species, occasion_length, day1=day1, include_effort=include_effort
+        species, occasion_length, day1=day1, include_effort=include_effort, **options
     )
 
 

@@ -275,9 +275,8 @@ def _combine(values: FloatArray, independent: bool, all_on: bool, timed: bool) -
     if not all_on:
         if independent:
             out = total
-        elif timed:
-            with np.errstate(invalid="ignore"):
-                out = np.nanmean(np.where(missing, np.nan, values), axis=0)
+        elif timed:  # R's mean(na.rm = TRUE) of the cameras set up
+            out = total / np.maximum((~missing).sum(axis=0), 1)
         else:
             out = np.minimum(total, 1.0)
         return np.where(every_na, np.nan, out)
