@@ -275,6 +275,8 @@ def test_bad_input_gets_clear_errors() -> None:
         colext([Y[:, :2], Y[:, 2:4] * 2])
     with pytest.raises(ValueError, match="same sites"):
         colext([Y[:, :2], Y[:5, 2:4]])
+    with pytest.raises(ValueError, match="no site has both effort and the covariates"):
+        colext(np.full((6, 8), np.nan), n_seasons=4)
     with pytest.raises(ValueError, match="observation covariate 'oc' is"):
         colext(Y, obs_covs={"oc": OC[:5]}, detection="~oc", n_seasons=4)
 

@@ -282,3 +282,8 @@ def test_bad_input_gets_clear_errors() -> None:
         occupancy(Y, {"x": [1.0, 2.0]})
     with pytest.raises(ValueError, match="additive covariate names"):
         occupancy(Y, {"x": X}, state="~ x * x")
+    with pytest.raises(ValueError, match="no site has both effort and the covariates"):
+        occupancy(Y, {"x": np.full(5, np.nan)}, state="~ x")
+    # nothing to estimate: psi and p fixed by offsets alone
+    fixed = occupancy(Y, {"a": X}, {"b": O1}, state="~0 + offset(a)", detection="~0 + offset(b)")
+    assert fixed["n_parameters"] == 0 and fixed["converged"]  # noqa: PT018

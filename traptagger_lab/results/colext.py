@@ -347,6 +347,8 @@ def colext(
     removed = _removed_sites(history, formulas, site, designs, stations)
     observed = ~np.isnan(history) & ~designs["p"].missing
     keep = ~removed & observed.any(axis=(1, 2))
+    if not keep.any():
+        raise ValueError("no site has both effort and the covariates the formulas use")
     data = _Data(history, designs, keep)
     names = [coefficient_name(part, n) for part in PARTS for n in designs[part].names]
 

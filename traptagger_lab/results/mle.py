@@ -113,6 +113,8 @@ def _judge(
     """Whether the Hessian is positive definite and well conditioned, its condition
     number, the covariance (its inverse when positive definite) and what is wrong."""
     k = len(hess)
+    if k == 0:
+        return True, 1.0, np.zeros((0, 0)), ""
     nan = np.full((k, k), np.nan)
     if not np.isfinite(hess).all():
         return False, float("nan"), nan, "the Hessian is not finite"
@@ -166,14 +168,17 @@ def maximise(
     """
     settings = settings or FitSettings()
     x0 = np.zeros(len(names)) if start is None else np.asarray(start, dtype=float)
-    fit = optimize.minimize(
-        objective,
-        x0,
-        jac=True,
-        method="BFGS",
-        options={"gtol": settings.optimiser_tolerance, "maxiter": settings.max_iterations},
-    )
-    theta = np.asarray(fit.x, dtype=float)
+    if len(x0):
+        fit = optimize.minimize(
+            objective,
+            x0,
+            jac=True,
+            method="BFGS",
+            options={"gtol": settings.optimiser_tolerance, "maxiter": settings.max_iterations},
+        )
+        theta, message, iterations = np.asarray(fit.x, dtype=float), str(fit.message), fit.nit
+    else:  # every coefficient fixed (offsets only): nothing to optimise
+        theta, message, iterations = x0, "nothing to estimate", 0
     value, gradient = objective(theta)
     gradient_norm = float(np.max(np.abs(gradient))) if len(gradient) else 0.0
     hess = hessian(objective, theta, settings.hessian_step)
@@ -185,7 +190,7 @@ def maximise(
     if not gradient_norm <= settings.gradient_tolerance:
         problems.append(
             f"gradient {gradient_norm:.2g} > {settings.gradient_tolerance:.2g} "
-            f"(optimiser: {fit.message})"
+            f"(optimiser: {message})"
         )
     if at_boundary:
         problems.append("boundary estimate: " + ", ".join(at_boundary))
@@ -209,8 +214,8 @@ def maximise(
         boundary=at_boundary,
         converged=converged,
         convergence_reason=reason,
-        optimiser_message=str(fit.message),
-        iterations=int(fit.nit),
+        optimiser_message=message,
+        iterations=int(iterations),
     )
 
 

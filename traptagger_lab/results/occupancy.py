@@ -209,6 +209,8 @@ def occupancy(
     removed = x_state.missing
     observed = ~np.isnan(history) & ~x_det.missing
     keep = ~removed & observed.any(axis=1)
+    if not keep.any():
+        raise ValueError("no site has both effort and the covariates the formulas use")
     obs = observed[keep]
     ys = np.where(obs, history[keep], 0.0)
     xd = np.nan_to_num(x_det.matrix[keep])
