@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from tests.results.camtrapr_sample import (
     photo_records,
     station_table,
 )
+from traptagger_lab.deployments import import_deployments
 from traptagger_lab.results.camtrap import independent_records
 from traptagger_lab.results.history import history_matrix, season_histories
 from traptagger_lab.results.operation import operation_matrix, parse_rows
@@ -250,3 +252,37 @@ def test_multi_season_histories(shared_data: Path, sample: pd.DataFrame) -> None
     for season in spans:
         for ours, theirs in zip(by_dates[season], seasons[season], strict=True):
             pd.testing.assert_frame_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_sample_survey_gives_camtraprs_tables(
+    database_url: str, lab_factory: Any, shared_data: Path, sample: pd.DataFrame
+) -> None:
+    """Through a workspace: camtrapR's sample photos, labelled by their species folders,
+    with camtraps.csv imported as deployments."""
+    lab = lab_factory(database_url=database_url)
+    pictures = shared_data / "camtrapR/pictures/sample_images_species_dir"
+    lab.ingest(str(pictures), survey="C", site_pattern="folder:1", camera_pattern="folder:1")
+    lab.import_labels("C", "folders")
+    table = shared_data / "camtrapR/camtraps.csv"
+    import_deployments(lab.workspace, "C", str(table), x="utm_x", y="utm_y", crs="EPSG:32650")
+    results = lab.results("C", min_delta_minutes=60, exclude=["UNID"])
+    # recordTableSample (data/recordTableSample.rda), the 2025 video aside
+    records = results.record_table()
+    records = records[~records["FileName"].str.endswith(".mp4")]
+    assert records["delta.time.secs"].tolist() == SAMPLE_DELTA_SECS
+    assert records["n_images"].tolist() == sample["n_images"].tolist()
+    # camop_problem (test_cameraOperation.R's inputs) and its trap nights: 42 and 37.5 as in
+    # camtrapR's tests/testthat/test-surveyReport.R, 43 for StationB
+    expected = operation_matrix(*station_table(table))
+    pd.testing.assert_frame_equal(results.camera_operation(), expected, check_names=False)
+    assert results.trap_days().tolist() == [42.0, 43.0, 37.5]
+    # weekly detection history with effort (DetHist2's call on camop_problem)
+    history, effort = results.detection_history("VTA", 7, include_effort=True)
+    theirs = history_matrix(sample, expected, "VTA", 7, "station", include_effort=True)
+    pd.testing.assert_frame_equal(history, theirs[0], check_names=False)
+    pd.testing.assert_frame_equal(effort, theirs[1], check_names=False)
+    # StationC: the problem leaves 3 days in the sixth week and none in the seventh (NA:
+    # calculateTrappingEffort makes an occasion of zeros NA)
+    assert effort.loc["StationC"].tolist()[:6] == [6.5, 7, 7, 7, 7, 3]
+    assert np.isnan(effort.loc["StationC", "o7"])
