@@ -10,6 +10,7 @@ corrected time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -93,3 +94,97 @@ def correct_clock(
         offset = offset_from_reference(image.timestamp, when)
     set_clock_offset(workspace, row, f"{site.name}/{stored.name}", offset)
     return offset
+
+
+#: A piece of a camera's clock correction: original times in ``[start, end)`` (None: open)
+#: get ``offset_s`` seconds added.
+OffsetRange = tuple[dt.datetime | None, dt.datetime | None, float]
+
+
+def _offset_for(ranges: Sequence[OffsetRange], when: dt.datetime, default: float) -> float:
+    for start, end, offset in ranges:
+        if (start is None or when >= start) and (end is None or when < end):
+            return float(offset)
+    return default
+
+
+def apply_offset_ranges(session: Session, camera: Camera, ranges: Sequence[OffsetRange]) -> int:
+    """Correct a camera whose clock jumped: each image's corrected time is its original time
+    plus the offset of the range it falls in (piecewise offsets).
+
+    The camera's own ``clock_offset_s`` becomes the last range's offset (the clock as it
+    stands now); an image in no range gets that too. A later :func:`set_clock_offset` on
+    the camera replaces the pieces with one offset.
+
+    Returns:
+        How many images were updated.
+    """
+    if not ranges:
+        raise ConfigurationError("no offset ranges given")
+    latest = float(ranges[-1][2])
+    camera.clock_offset_s = latest
+    rows = session.execute(
+        select(Image.id, Image.timestamp).where(
+            Image.camera_id == camera.id, Image.timestamp.is_not(None)
+        )
+    ).all()
+    changes = [
+        {
+            "id": image_id,
+            "corrected_timestamp": stamp + dt.timedelta(seconds=_offset_for(ranges, stamp, latest)),
+        }
+        for image_id, stamp in rows
+        if stamp is not None
+    ]
+    if changes:
+        session.execute(update(Image), changes)
+    return len(changes)
+
+
+def set_clock_offset_ranges(
+    workspace: Workspace, survey: SurveyRef, camera: str, ranges: Sequence[OffsetRange]
+) -> int:
+    """Set piecewise offsets on a camera whose clock jumped (:func:`apply_offset_ranges`);
+    re-clusters the survey if it was clustered.
+
+    Returns:
+        How many images got a new corrected timestamp.
+    """
+    row = get_survey(workspace, survey)
+    target = camera_of(workspace, row, camera)
+    with transaction(workspace.sessions) as session:
+        stored = session.get(Camera, target.id)
+        assert stored is not None
+        changed = apply_offset_ranges(session, stored, ranges)
+    recluster_if_clustered(workspace.sessions, row.id)
+    return changed
+
+
+def offset_in_effect(session: Session, camera: Camera, corrected: dt.datetime) -> float:
+    """The offset the camera's photos have near a corrected time: that of its photo with an
+    original time nearest to ``corrected`` (piecewise offsets differ along the survey),
+    else the camera's own offset."""
+    base = select(Image.timestamp, Image.corrected_timestamp).where(
+        Image.camera_id == camera.id,
+        Image.timestamp.is_not(None),
+        Image.corrected_timestamp.is_not(None),
+    )
+    later = session.execute(
+        base.where(Image.corrected_timestamp >= corrected)
+        .order_by(Image.corrected_timestamp)
+        .limit(1)
+    ).first()
+    earlier = session.execute(
+        base.where(Image.corrected_timestamp < corrected)
+        .order_by(Image.corrected_timestamp.desc())
+        .limit(1)
+    ).first()
+    near = [
+        (taken, fixed)
+        for r in (later, earlier)
+        if r is not None and (taken := r[0]) is not None and (fixed := r[1]) is not None
+    ]
+    if not near:
+        return float(camera.clock_offset_s or 0.0)
+    taken, fixed = min(near, key=lambda pair: abs((pair[1] - corrected).total_seconds()))
+    return (fixed - taken).total_seconds()

@@ -473,3 +473,205 @@ def truth_label_table(
         if sites is None or row["site"] in sites
     ]
     return _write_csv(target, ["path", "species", "count"], rows)
+
+
+# Printed date/time strips in the styles of real cameras (for OCR timestamp repair).
+
+#: Fonts from Debian's fonts-dejavu-core, tried in order; PIL's bitmap font when none is there.
+STRIP_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+)
+
+
+@dataclass(frozen=True)
+class StripStyle:
+    """How a camera model prints its data strip: where, the date and time formats, and
+    what is printed around them (temperature, moon glyph, counter, name)."""
+
+    name: str
+    edge: str  # "top" or "bottom"
+    date: str  # strftime format of the date
+    twelve_hour: bool
+    seconds: bool = True
+    before: str = ""  # printed left of the date and time
+    after: str = ""  # printed right of them
+    time_first: bool = False
+    bar: tuple[int, int, int] = (0, 0, 0)
+    ink: tuple[int, int, int] = (255, 255, 255)
+    font: str = STRIP_FONTS[0]
+    height: float = 0.045  # the bar's height as a share of the photo's
+
+
+STRIP_STYLES = {
+    style.name: style
+    for style in (
+        # HyperFire 1 / PC900: bottom bar, month first, 12 h, moon and temperatures.
+        StripStyle("reconyx", "bottom", "%m/%d/%Y", True, before="RECONYX  M 1/3  ◐  75°F 24°C"),
+        # HyperFire 2 / PC850: top bar, ISO date, 24 h (the Camtrap DP sample's photos).
+        StripStyle("reconyx-top", "top", "%Y-%m-%d", False, after="M 1/10  ◑  2°C"),
+        # Bushnell Trophy Cam: bottom bar, month first with dashes, 24 h, a sans font.
+        StripStyle(
+            "bushnell",
+            "bottom",
+            "%m-%d-%Y",
+            False,
+            before="72°F 22°C ●",
+            after="TROPHY CAM",
+            font=STRIP_FONTS[2],
+        ),
+        # Browning: bottom bar, month first, 12 h without seconds.
+        StripStyle("browning", "bottom", "%m/%d/%Y", True, seconds=False, before="BROWNING 75°F ◑"),
+        # Cuddeback: bottom, time before the date, month first, 12 h.
+        StripStyle("cuddeback", "bottom", "%m/%d/%Y", True, time_first=True, after="CUDDEBACK"),
+        # A European set-up: top bar, day first with dots, 24 h, grey bar.
+        StripStyle(
+            "dayfirst-top",
+            "top",
+            "%d.%m.%Y",
+            False,
+            after="15°C  CAM-07",
+            bar=(40, 40, 40),
+            font=STRIP_FONTS[1],
+        ),
+        # A light bar with dark text, day first with slashes, 12 h.
+        StripStyle(
+            "light-dayfirst",
+            "bottom",
+            "%d/%m/%Y",
+            True,
+            before="SITE 4",
+            bar=(235, 235, 235),
+            ink=(10, 10, 10),
+        ),
+    )
+}
+
+
+def strip_text(when: dt.datetime, style: StripStyle) -> str:
+    """The line a camera of ``style`` prints for a photo taken at ``when``."""
+    if style.twelve_hour:
+        hour = when.hour % 12 or 12
+        clock = f"{hour}:{when:%M}" + (f":{when:%S}" if style.seconds else "") + f" {when:%p}"
+    else:
+        clock = f"{when:%H:%M}" + (f":{when:%S}" if style.seconds else "")
+    date = when.strftime(style.date)
+    stamp = f"{clock}  {date}" if style.time_first else f"{date}  {clock}"
+    return "   ".join(part for part in (style.before, stamp, style.after) if part)
+
+
+def _strip_font(path: str, size: int) -> Any:
+    """DejaVu at ``size`` (the style's own, else any of :data:`STRIP_FONTS`), else PIL's
+    built-in font: scalable where PIL has FreeType, a small bitmap font where not."""
+    from PIL import ImageFont
+
+    for candidate in (path, *STRIP_FONTS):
+        if Path(candidate).is_file():
+            return ImageFont.truetype(candidate, size)
+    return ImageFont.load_default(size)
+
+
+def draw_strip(image: Image.Image, when: dt.datetime, style: StripStyle | str) -> Image.Image:
+    """A copy of ``image`` with a data strip printed as a camera of ``style`` prints it.
+
+    The text is drawn in DejaVu (Debian's fonts-dejavu-core) when it is installed, else
+    in PIL's own font (a bitmap font scaled up to the bar's height where PIL lacks FreeType).
+    """
+    from PIL import ImageFont
+
+    style = STRIP_STYLES[style] if isinstance(style, str) else style
+    picture = image.convert("RGB")
+    bar = max(14, round(picture.height * style.height))
+    top = 0 if style.edge == "top" else picture.height - bar
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle([0, top, picture.width, top + bar - 1], fill=style.bar)
+    text = strip_text(when, style)
+    font = _strip_font(style.font, round(bar * 0.72))
+    if isinstance(font, ImageFont.FreeTypeFont):
+        draw.text((bar // 2, top + bar // 2), text, fill=style.ink, font=font, anchor="lm")
+        return picture
+    text = text.encode("ascii", "replace").decode()
+    _left, _upper, right, lower = font.getbbox(text)
+    small = Image.new("RGB", (int(right) + 4, int(lower) + 2), style.bar)
+    ImageDraw.Draw(small).text((2, 1), text, fill=style.ink, font=font)
+    scale = bar * 0.8 / small.height
+    small = small.resize(
+        (round(small.width * scale), round(small.height * scale)), Image.Resampling.NEAREST
+    )
+    picture.paste(small, (bar // 2, top + (bar - small.height) // 2))
+    return picture
+
+
+def strip_photo(
+    when: dt.datetime,
+    style: StripStyle | str,
+    size: tuple[int, int] = (1280, 960),
+    seed: int = 0,
+    night: bool | None = None,
+) -> Image.Image:
+    """A generated scene (infrared grey at night) with ``style``'s strip printed on it."""
+    rng = np.random.default_rng(seed)
+    image = _background(rng, *size)
+    if night if night is not None else _is_night(when):
+        grey = np.asarray(image.convert("L"), dtype=np.float32) * 0.55 + 20
+        grey += rng.normal(0, 9, grey.shape)
+        image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
+    return draw_strip(image, when, style)
+
+
+@dataclass(frozen=True)
+class StripCamera:
+    """One camera of a strip survey: its style and how far its EXIF clock is off.
+
+    ``exif_offset_s`` is added to the true (printed) time to make the EXIF time; from
+    ``jump_after`` photos on, ``jump_s`` more is added (a clock that jumped). Photos
+    listed in ``without_exif`` (by index) get no EXIF at all.
+    """
+
+    site: str
+    camera: str
+    style: str
+    exif_offset_s: float = 0.0
+    jump_after: int | None = None
+    jump_s: float = 0.0
+    without_exif: tuple[int, ...] = ()
+
+
+def make_strip_survey(
+    root: str | Path,
+    cameras: Collection[StripCamera],
+    photos_per_camera: int = 8,
+    start: dt.datetime = dt.datetime(2024, 3, 13, 5, 40, 7),
+    size: tuple[int, int] = (960, 720),
+    seed: int = 3,
+) -> list[dict[str, Any]]:
+    """Write a survey of photos whose strips print the true time while their EXIF may be
+    off (see :class:`StripCamera`); returns one row per photo (``path``, ``true_time``,
+    ``exif_time`` or None) and writes them to ``strip_truth.csv`` under ``root``.
+
+    Photos of a camera come in pairs a few seconds apart (two shots of one trigger), the
+    pairs some hours apart, so that the days cross the 12th (day/month order settles).
+    """
+    root = Path(root)
+    pyrng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for index, cam in enumerate(cameras):
+        folder = root / cam.site / cam.camera
+        folder.mkdir(parents=True, exist_ok=True)
+        when = start + dt.timedelta(minutes=37 * index)
+        for number in range(photos_per_camera):
+            if number % 2 == 0:
+                when += dt.timedelta(hours=pyrng.randint(9, 30), seconds=pyrng.randint(0, 3599))
+            else:
+                when += dt.timedelta(seconds=pyrng.randint(2, 5))
+            shift = cam.exif_offset_s + (
+                cam.jump_s if cam.jump_after is not None and number >= cam.jump_after else 0.0
+            )
+            exif_time = None if number in cam.without_exif else when + dt.timedelta(seconds=shift)
+            picture = strip_photo(when, cam.style, size, seed=seed + index)
+            relative = f"{cam.site}/{cam.camera}/IMG_{number + 1:04d}.JPG"
+            (root / relative).write_bytes(_jpeg(picture, _exif(exif_time, None)))
+            rows.append({"path": relative, "true_time": when, "exif_time": exif_time})
+    _write_csv(root / "strip_truth.csv", ["path", "true_time", "exif_time"], rows)
+    return rows
