@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -159,8 +160,9 @@ class Deployment(Base):
 
     Setup and retrieval are local camera times; a ``*_time_known`` flag False means the
     source gave a date alone (stored at 00:00), which effort counts as camtrapR does (set
-    up and retrieved at noon: half days). Coordinates are WGS84; ``x``/``y`` keep the
-    projected ones the source gave, in ``crs``. ``source_file`` and ``source_row`` say
+    up and retrieved at noon: half days). Coordinates are WGS84, in double precision (MySQL's
+    FLOAT keeps 7 digits: 100 m at a longitude of 117); ``x``/``y`` keep the projected ones
+    the source gave, in ``crs``. ``source_file`` and ``source_row`` say
     where the row came from (re-importing that file replaces its rows).
     """
 
@@ -178,13 +180,13 @@ class Deployment(Base):
     setup_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
     retrieval: Mapped[dt.datetime]
     retrieval_time_known: Mapped[bool] = mapped_column(Boolean, default=True)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    x: Mapped[float | None] = mapped_column(Float)
-    y: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
+    x: Mapped[float | None] = mapped_column(Double)
+    y: Mapped[float | None] = mapped_column(Double)
     crs: Mapped[str | None] = mapped_column(String(64))
     #: Height of the camera above the ground (m).
-    camera_height: Mapped[float | None] = mapped_column(Float)
+    camera_height: Mapped[float | None] = mapped_column(Double)
     bait: Mapped[str | None] = mapped_column(String(200))
     habitat: Mapped[str | None] = mapped_column(Text)
     feature_type: Mapped[str | None] = mapped_column(String(100))

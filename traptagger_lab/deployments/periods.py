@@ -96,7 +96,9 @@ def outage_problems(outages: pd.DataFrame, deployments: pd.DataFrame) -> pd.Data
         wide = bool(same["Camera"].isna().any())
         close = same["retrieval"].max() if end is None or pd.isna(end) else pd.Timestamp(end)
         rows.append((station, None if wide else camera, pd.Timestamp(start), close, reason))
-    return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+    found = pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+    found["Camera"] = found["Camera"].astype(object).where(found["Camera"].notna(), None)
+    return found
 
 
 def bounds(deployments: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

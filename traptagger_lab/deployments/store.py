@@ -380,7 +380,7 @@ def deployments(workspace: Workspace, survey: SurveyRef) -> pd.DataFrame:
         )
         for key, group in problems.groupby("deployment_id")
     }
-    frame["problems"] = frame["deployment_id"].map(texts).fillna("")
+    frame["problems"] = [texts.get(d, "") for d in frame["deployment_id"]]
     return frame[COLUMNS]
 
 
