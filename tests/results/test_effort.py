@@ -102,6 +102,16 @@ def test_camera_operation_with_hours(camtraps: tuple[pd.DataFrame, pd.DataFrame]
     assert noon.attrs["occasion_start_time"] == 12
 
 
+def test_overlapping_problems_count_once(camtraps: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    deployments, problems = camtraps
+    # camtrapR stops on overlapping problems ("Check for overlapping dates in Problem
+    # columns"); a stored problem and a "Knocked down" outage may overlap here: the union
+    # counts, so StationC is as with its one problem (37.5 trap nights, as above)
+    knocked = problems.assign(start=pd.Timestamp("2009-05-14 08:00"), end=None, timed=True)
+    twice = pd.concat([problems, knocked], ignore_index=True)
+    assert operation_matrix(deployments, twice).loc["StationC"].sum() == 37.5
+
+
 def test_several_cameras_per_station(camtraps: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     deployments, problems = camtraps
     two = pd.concat(

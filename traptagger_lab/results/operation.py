@@ -183,11 +183,12 @@ def _problem_seconds(
     problems: pd.DataFrame,
     starts: IntArray,
 ) -> FloatArray:
-    """Seconds lost to problems per camera row and day."""
+    """Seconds lost to problems per camera row and day; overlapping problems of a camera
+    (a stored problem and a "Knocked down" outage, say) count once (camtrapR stops)."""
     missing = [c for c in ("Station", "start") if c not in problems.columns]
     if missing:
         raise ValueError(f"problems lack column(s) {missing}")
-    lost = np.zeros((len(table), len(starts)))
+    spans: dict[int, list[tuple[int, int]]] = {}
     for problem in problems.to_dict("records"):
         if _known(problem.get("deployment_id")) and "deployment_id" in table:
             rows = table["deployment_id"] == problem["deployment_id"]
@@ -198,8 +199,17 @@ def _problem_seconds(
         for row in np.flatnonzero(rows.to_numpy()):
             span = _problem_span(problem, table.loc[row], int(setup[row]), int(retrieval[row]))
             if span is not None:
-                daily = _daily(np.array([span[0]]), np.array([span[1]]), starts)[0]
-                lost[row] += np.nan_to_num(daily)
+                spans.setdefault(int(row), []).append(span)
+    lost = np.zeros((len(table), len(starts)))
+    for index, found in spans.items():
+        merged: list[list[int]] = []
+        for first, last in sorted(found):
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        firsts, lasts = np.array([m[0] for m in merged]), np.array([m[1] for m in merged])
+        lost[index] = np.nan_to_num(_daily(firsts, lasts, starts)).sum(axis=0)
     return lost
 
 
