@@ -12,7 +12,6 @@ camtrapR's expected values (jniedballa/camtrapR, tests/testthat/):
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,9 @@ from traptagger_lab.deployments import deployment_checks, import_deployments
 from traptagger_lab.deployments.periods import within
 from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.results.api import Results
-from traptagger_lab.results.camtrap import operation_matrix
 from traptagger_lab.results.records import deployments as effort_deployments
 
 VIDEO = "StationA/PBE/20251112_100312.mp4"
-#: Before the rewrite of operation_matrix (hours, camtrapR's byCamera options) lands, setup
-#: and retrieval times are dropped to their days.
-DAYS_ONLY = "by" not in inspect.signature(operation_matrix).parameters
 
 
 def test_effort_equals_camtraprs_trap_nights(camtrapr: Any, camtraps: Path) -> None:
@@ -70,17 +65,6 @@ def _first_day(lab: Any, table: Path) -> float:
     return float(effort.loc["StationA", pd.Timestamp("2009-04-02").date()])
 
 
-def test_a_setup_at_midnight_today(camtrapr: Any, tmp_path: Path) -> None:
-    """What today's operation_matrix gives: without hours, the setup day counts half."""
-    assert _first_day(camtrapr, _midnight(tmp_path)) == (0.5 if DAYS_ONLY else 1.0)
-
-
-@pytest.mark.xfail(
-    DAYS_ONLY,
-    strict=True,
-    reason="camtrapR's value needs hours in results.camtrap.operation_matrix (its rewrite "
-    "by another engineer has not landed)",
-)
 def test_a_setup_at_midnight_as_camtrapr(camtrapr: Any, tmp_path: Path) -> None:
     """camtrapR test_cameraOperation.R, "setting time to 00:00:00 works": camop[1, 1] == 1."""
     assert _first_day(camtrapr, _midnight(tmp_path)) == 1.0
