@@ -110,9 +110,8 @@ def test_records_outside_deployments_are_found(camtrapr: Any, camtraps: Path) ->
     for source in ("photos", "deployments"):
         if source == "deployments":
             import_deployments(camtrapr.workspace, "C", str(camtraps), **UTM)
-        results = Results(camtrapr.workspace, "C", min_delta_minutes=0)
-        records = results.records
-        inside = within(records, results.effort_inputs[0])
+        records = Results(camtrapr.workspace, "C", 0, outside_deployments="keep").records
+        inside = within(records, Results(camtrapr.workspace, "C", 0).effort_inputs[0])
         assert records.loc[~inside, "FileName"].tolist() == ["20251112_100312.mp4"], source
 
 
