@@ -77,3 +77,19 @@ def test_a_survey_nobody_labelled_is_explained(lab: Any) -> None:
         lab.results("S")
     lab.tasks.create("S", "species", labels=["Zebra"])  # a task, still empty: an empty table
     assert lab.results("S").record_table().empty
+
+
+def test_multi_season_occupancy_and_model_selection_on_a_survey(lab: Any) -> None:
+    annotate_all(lab, "S", ["Zebra", "Impala"])
+    results = lab.results("S", min_delta_minutes=30)
+    effort = results.effort
+    days = sorted(effort.columns)
+    half = len(days) // 2
+    seasons = [(days[0], days[half - 1]), (days[half], days[-1])]
+    fit = results.colext("Zebra", seasons, occasion_length=1)
+    assert {"psi", "gamma", "epsilon", "p", "converged", "aic"} <= set(fit)
+    assert np.isfinite(fit["aic"])
+    table = results.model_selection("Zebra", {"null": "~1 ~1"}, occasion_length=1)
+    assert list(table["model"]) == ["null"]
+    assert table["delta_AIC"].iloc[0] == 0
+    assert table["AIC_weight"].iloc[0] == 1

@@ -16,7 +16,9 @@ from traptagger_lab.deployments.effort import check_outside
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import activity, camtrap, sun
 from traptagger_lab.results import records as reading
+from traptagger_lab.results.colext import colext as fit_colext
 from traptagger_lab.results.occupancy import occupancy
+from traptagger_lab.results.selection import model_selection as rank_models
 from traptagger_lab.surveys import find_survey, sites_frame
 
 if TYPE_CHECKING:
@@ -362,20 +364,58 @@ class Results:
     ) -> dict[str, Any]:
         """Single-season occupancy of the species from its detection history.
 
-        ``site_covs``: a DataFrame indexed by station (every station of the history
-        needs a row); ``obs_covs``: name -> stations x occasions arrays; ``state`` and
-        ``detection`` formulas as in unmarked's ``occu``.
-        """
+        ``site_covs``: a DataFrame indexed by station (text, categorical and boolean
+        columns are factors); ``obs_covs``: name -> stations x occasions; ``state`` and
+        ``detection`` formulas as unmarked's ``occu``; ``settings``
+        (:class:`~traptagger_lab.results.mle.FitSettings`) and ``conf`` passed on."""
         history = self.detection_history(species, occasion_length)
-        covariates = None
-        if site_covs is not None:
-            missing = sorted(set(history.index) - set(site_covs.index))
-            if missing:
-                raise NotFoundError(f"site_covs have no row for station(s) {missing}")
-            covariates = site_covs.loc[history.index].reset_index(drop=True)
-        fit = occupancy(np.asarray(history, dtype=float), covariates, obs_covs, **model)
-        fit["stations"] = list(history.index)
-        return fit
+        return occupancy(history, site_covs, obs_covs, **model)
+
+    def colext(
+        self,
+        species: str,
+        seasons: Sequence[tuple[DateLike, DateLike]],
+        occasion_length: int = 7,
+        site_covs: pd.DataFrame | None = None,
+        yearly_site_covs: Mapping[str, Any] | None = None,
+        obs_covs: Mapping[str, Any] | None = None,
+        effort_covariate: bool = False,
+        **model: Any,
+    ) -> dict[str, Any]:
+        """Multi-season occupancy (MacKenzie et al. 2003: psi, colonisation gamma,
+        extinction epsilon, detection p) from one detection history per season
+        (``seasons``: first and last day of each). ``site_covs`` by station;
+        ``yearly_site_covs``: name -> stations x seasons; ``obs_covs``: name -> per-season
+        tables; ``effort_covariate`` adds each occasion's effort as the observation
+        covariate ``effort``. Formulas ``psi``, ``gamma``, ``epsilon``, ``detection`` as
+        unmarked's ``colext``."""
+        histories: Any = self.detection_history(
+            species, occasion_length, seasons=seasons, include_effort=effort_covariate
+        )
+        if effort_covariate:
+            effort = {season: pair[1] for season, pair in histories.items()}
+            obs_covs = {**(obs_covs or {}), "effort": effort}
+            histories = {season: pair[0] for season, pair in histories.items()}
+        return fit_colext(histories, site_covs, yearly_site_covs, obs_covs, **model)
+
+    def model_selection(
+        self,
+        species: str,
+        models: Mapping[str, Any] | Sequence[Any],
+        occasion_length: int = 7,
+        seasons: Sequence[tuple[DateLike, DateLike]] | None = None,
+        null: str | None = None,
+        **covariates: Any,
+    ) -> pd.DataFrame:
+        """AIC table (unmarked's ``modSel``) of models given as fits or formulas
+        (``"~det ~state"`` strings or ``{"state": ..., "detection": ...}``; with
+        ``seasons``, colext formulas ``{"psi", "gamma", "epsilon", "detection"}``);
+        ``covariates``: site_covs, obs_covs, yearly_site_covs."""
+        if seasons is None:
+            y: Any = self.detection_history(species, occasion_length)
+        else:
+            y = self.detection_history(species, occasion_length, seasons=seasons)
+        return rank_models(models, y=y, null=null, **covariates)
 
     def record_table_individual(
         self, species: str, compared_to: str = "last_record"
