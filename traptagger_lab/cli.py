@@ -565,6 +565,32 @@ def results(
         str | None, typer.Option("--species", help="Species (detection-history).")
     ] = None,
     occasion: Annotated[int, typer.Option("--occasion", help="Occasion length in days.")] = 7,
+    by: Annotated[
+        str,
+        typer.Option(help="camera-operation/record-table: per station (site) or per camera."),
+    ] = "station",
+    cameras_independent: Annotated[
+        bool, typer.Option(help="camera-operation: cameras of a station add up.")
+    ] = False,
+    all_cams_on: Annotated[
+        bool, typer.Option(help="camera-operation: a station counts only with all cameras on.")
+    ] = False,
+    occasion_start_time: Annotated[
+        int, typer.Option(help="camera-operation: hour each day's occasion starts (0-23).")
+    ] = 0,
+    day1: Annotated[
+        str, typer.Option(help="detection-history: station, survey or a date YYYY-MM-DD.")
+    ] = "station",
+    effort_output: Annotated[
+        Path | None,
+        typer.Option(help="detection-history: also write the effort per occasion (CSV) here."),
+    ] = None,
+    scale_effort: Annotated[
+        bool, typer.Option(help="detection-history: scale that effort (camtrapR's scaleEffort).")
+    ] = False,
+    counts: Annotated[
+        bool, typer.Option("--counts", help="detection-history: counts instead of 1/0.")
+    ] = False,
     people_only: PeopleOnly = False,
     as_csv: AsCsv = False,
     output: Output = None,
@@ -580,11 +606,25 @@ def results(
         target = lab.tasks.get(task, survey) if task else survey
         found = lab.results(target, min_delta_minutes=min_delta, people_only=people_only)
         if table == "record-table":
-            frame = found.record_table(compared_to)
+            frame = found.record_table(compared_to, "camera" if by == "camera" else "site")
         elif table == "camera-operation":
-            frame = found.camera_operation().reset_index()
+            operation = found.camera_operation(
+                by, cameras_independent, all_cams_on, occasion_start_time
+            )
+            frame = operation.reset_index()
         elif table == "detection-history":
-            frame = found.detection_history(species, occasion).reset_index()
+            history = found.detection_history(
+                species,
+                occasion,
+                day1=day1,
+                include_effort=effort_output is not None,
+                scale_effort=scale_effort,
+                output="count" if counts else "binary",
+            )
+            if effort_output is not None:
+                history, effort = history
+                effort.reset_index().to_csv(effort_output, index=False)
+            frame = history.reset_index()
         elif table == "rai":
             frame = found.relative_abundance()
         else:

@@ -93,3 +93,38 @@ def test_multi_season_occupancy_and_model_selection_on_a_survey(lab: Any) -> Non
     assert list(table["model"]) == ["null"]
     assert table["delta_AIC"].iloc[0] == 0
     assert table["AIC_weight"].iloc[0] == 1
+
+
+def test_the_command_line_passes_camtraprs_options(lab: Any, tmp_path: Any) -> None:
+    annotate_all(lab, "S", ["Zebra", "Impala"])
+    env = {
+        "TRAPTAGGER_DATABASE_URL": lab.settings.resolved_database_url(),
+        "TRAPTAGGER_STORAGE_URL": lab.settings.resolved_storage_url(),
+        "TRAPTAGGER_DASK_SCHEDULER": "sync",
+    }
+    runner = CliRunner()
+
+    def table(*args: str) -> list[dict[str, str]]:
+        answer = runner.invoke(app, ["results", "S", *args, "--csv"], env=env)
+        assert answer.exit_code == 0, answer.output
+        return list(csv.DictReader(io.StringIO(answer.stdout)))
+
+    stations = table("--table", "camera-operation")
+    cameras = table("--table", "camera-operation", "--by", "camera")
+    summed = table("--table", "camera-operation", "--cameras-independent")
+    assert len(cameras) > len(stations)  # Site01 has two cameras
+    first = next(iter(stations[0]))
+    site01 = next(r for r in summed if r[first] == "Site01")
+    alone = next(r for r in stations if r[first] == "Site01")
+    days = [k for k in site01 if k != first]
+    assert max(float(site01[d] or 0) for d in days) > max(float(alone[d] or 0) for d in days)
+    effort = tmp_path / "effort.csv"
+    history = table(
+        "--table", "detection-history", "--species", "Zebra", "--occasion", "1",
+        "--effort-output", str(effort), "--counts",
+    )  # fmt: skip
+    assert effort.is_file()
+    assert len(list(csv.DictReader(effort.open()))) == len(history)
+    values = {float(v) for row in history for k, v in row.items() if k != next(iter(row)) and v}
+    assert max(values) > 1, "counts, not only 1/0"
+    assert values <= {float(int(v)) for v in values}
