@@ -609,14 +609,20 @@ def strip_photo(
     size: tuple[int, int] = (1280, 960),
     seed: int = 0,
     night: bool | None = None,
+    shot: int = 0,
 ) -> Image.Image:
-    """A generated scene (infrared grey at night) with ``style``'s strip printed on it."""
-    rng = np.random.default_rng(seed)
-    image = _background(rng, *size)
+    """A generated scene (infrared grey at night) with ``style``'s strip printed on it.
+
+    ``seed`` makes the scene (one per camera), ``shot`` the sensor noise (one per photo,
+    so that two photos of a scene are never the same picture).
+    """
+    image = _background(np.random.default_rng(seed), *size)
+    noise = np.random.default_rng((seed, shot))
+    pixels = np.asarray(image, dtype=np.float64)
     if night if night is not None else _is_night(when):
-        grey = np.asarray(image.convert("L"), dtype=np.float32) * 0.55 + 20
-        grey += rng.normal(0, 9, grey.shape)
-        image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).convert("RGB")
+        pixels = np.asarray(image.convert("L"), dtype=np.float64)[..., None] * 0.55 + 20
+    pixels = pixels + noise.normal(0, 6, pixels.shape[:2])[..., None]
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8).squeeze()).convert("RGB")
     return draw_strip(image, when, style)
 
 
@@ -636,6 +642,8 @@ class StripCamera:
     jump_after: int | None = None
     jump_s: float = 0.0
     without_exif: tuple[int, ...] = ()
+    #: The true times of its photos (default: generated, see :func:`make_strip_survey`).
+    times: tuple[dt.datetime, ...] = ()
 
 
 def make_strip_survey(
@@ -643,7 +651,7 @@ def make_strip_survey(
     cameras: Collection[StripCamera],
     photos_per_camera: int = 8,
     start: dt.datetime = dt.datetime(2024, 3, 13, 5, 40, 7),
-    size: tuple[int, int] = (960, 720),
+    size: tuple[int, int] = (1280, 960),
     seed: int = 3,
 ) -> list[dict[str, Any]]:
     """Write a survey of photos whose strips print the true time while their EXIF may be
@@ -660,8 +668,10 @@ def make_strip_survey(
         folder = root / cam.site / cam.camera
         folder.mkdir(parents=True, exist_ok=True)
         when = start + dt.timedelta(minutes=37 * index)
-        for number in range(photos_per_camera):
-            if number % 2 == 0:
+        for number in range(len(cam.times) or photos_per_camera):
+            if cam.times:
+                when = cam.times[number]
+            elif number % 2 == 0:
                 when += dt.timedelta(hours=pyrng.randint(9, 30), seconds=pyrng.randint(0, 3599))
             else:
                 when += dt.timedelta(seconds=pyrng.randint(2, 5))
@@ -669,7 +679,7 @@ def make_strip_survey(
                 cam.jump_s if cam.jump_after is not None and number >= cam.jump_after else 0.0
             )
             exif_time = None if number in cam.without_exif else when + dt.timedelta(seconds=shift)
-            picture = strip_photo(when, cam.style, size, seed=seed + index)
+            picture = strip_photo(when, cam.style, size, seed=seed + index, shot=number)
             relative = f"{cam.site}/{cam.camera}/IMG_{number + 1:04d}.JPG"
             (root / relative).write_bytes(_jpeg(picture, _exif(exif_time, None)))
             rows.append({"path": relative, "true_time": when, "exif_time": exif_time})

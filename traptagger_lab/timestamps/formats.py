@@ -83,14 +83,13 @@ class Reading:
 _SEP = r"\s?[-/.]\s?"
 _YEAR_FIRST = re.compile(rf"(?<!\d)((?:19|20)\d\d){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})(?!\d)")
 _YEAR_LAST = re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}((?:19|20)?\d\d)(?!\d)")
-_COLON = r"\s?[:.;]\s?"
-# A time with colons (seconds optional), or with its colons erased (seconds required,
-# or a meridiem after it, so that "1/10 20 2" is not a time).
+# Between hours, minutes and seconds: a colon (or what OCR makes of one), or a space
+# where the colon was erased before OCR (strip.erase_colons).
+_SEP_TIME = r"(\s?[:.;]\s?|\s)"
 _MERIDIEM = r"(?:\s?([AaPpFf])\.?\s?[MmNn]\.?)?"
-_TIME_COLONS = re.compile(
-    rf"(?<![\d:])(\d{{1,2}}){_COLON}(\d\d)(?:{_COLON}(\d\d))?(?![\d])" + _MERIDIEM
+_TIME = re.compile(
+    rf"(?<![\d:])(\d{{1,2}}){_SEP_TIME}(\d\d)(?:{_SEP_TIME}(\d\d))?(?!\d)" + _MERIDIEM
 )
-_TIME_SPACES = re.compile(r"(?<![\d:])(\d{1,2}) (\d\d)(?: (\d\d))?(?!\d)" + _MERIDIEM)
 # Letters OCR puts for digits inside numbers.
 _DIGIT_LIKE = str.maketrans({"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1"})
 
@@ -125,30 +124,32 @@ def _date(text: str) -> tuple[tuple[int, int, int], bool, tuple[int, int]] | Non
 
 
 def _time(text: str, avoid: tuple[int, int]) -> tuple[int, int, int | None, str | None] | None:
-    """The time in ``text`` outside the date's span: after the date first, then before."""
+    """The time in ``text`` outside the date's span: after the date first, then before; a
+    time written with colons before one whose colons were all erased."""
     for part in (text[avoid[1] :], text[: avoid[0]]):
-        for pattern, needs_more in ((_TIME_COLONS, False), (_TIME_SPACES, True)):
-            for match in pattern.finditer(part):
-                found = _time_of(match, needs_more)
-                if found is not None:
-                    return found
+        found = [t for m in _TIME.finditer(part) if (t := _time_of(m)) is not None]
+        if found:
+            return min(found, key=lambda t: t[1])[0]  # the first with a colon, else the first
     return None
 
 
 def _time_of(
-    match: re.Match[str], needs_more: bool
-) -> tuple[int, int, int | None, str | None] | None:
-    """A time match's hour, minute, second and meridiem, or None when not a real time."""
-    hour, minute = int(match.group(1)), int(match.group(2))
-    second = int(match.group(3)) if match.group(3) else None
-    letter = match.group(4)
+    match: re.Match[str],
+) -> tuple[tuple[int, int, int | None, str | None], bool] | None:
+    """A time match's hour, minute, second and meridiem, and whether only spaces separate
+    them; None when it is not a real time (a time with spaces alone must have seconds or
+    AM/PM, so that "1/10 20 2" is not one)."""
+    hour, minute = int(match.group(1)), int(match.group(3))
+    second = int(match.group(5)) if match.group(5) else None
+    letter = match.group(6)
     meridiem = None if letter is None else ("AM" if letter in "Aa" else "PM")
-    if needs_more and second is None and meridiem is None:
+    spaced = not any(sep and sep.strip() for sep in (match.group(2), match.group(4)))
+    if spaced and second is None and meridiem is None:
         return None
     limit = 12 if meridiem else 23
     if hour > limit or minute > 59 or (second is not None and second > 59):
         return None
-    return hour, minute, second, meridiem
+    return (hour, minute, second, meridiem), spaced
 
 
 def parse_text(text: str) -> Reading | None:

@@ -113,7 +113,10 @@ def _runs(points: Sequence[Point], tolerance_s: float, min_run: int) -> list[lis
             index += 1  # an outlier: a misread strip, most likely
     if current:
         runs.append(current)
-    return _merged(runs, tolerance_s)
+    long_enough = [run for run in runs if len(run) >= min_run]
+    if not long_enough and runs:  # too few photos for any run: the longest stands alone
+        long_enough = [max(runs, key=len)]
+    return _merged(long_enough, tolerance_s)  # short runs (a misread first photo) are outliers
 
 
 def _merged(runs: list[list[Point]], tolerance_s: float) -> list[list[Point]]:

@@ -7,8 +7,9 @@ camera's name beside the date and time. This module finds that line in a band at
 either edge and turns it into clean black-on-white images that tesseract reads well:
 
 1. the band at the edge (``StripParams.band`` of the height) in grey;
-2. the bar's colour from its outermost rows; text is whatever is far from it (bright
-   text on a dark bar, or dark text on a light bar);
+2. the bar's colour from its two outermost rows, which must be mostly that colour (the
+   edge of a scene is not a bar); text is whatever is far from it (bright text on a
+   dark bar, or dark text on a light bar);
 3. the text line: the run of rows next to the edge that hold some text and are not
    mostly text (a bright sky is not a line of text), padded over empty bar rows only;
 4. scaled so that the line is ``StripParams.line_height`` pixels high, thresholded, and
@@ -62,6 +63,16 @@ class StripParams(StageParams):
         description="How far from the bar's colour, towards white or black, a pixel must be "
         "to count as text (share of the way).",
     )
+    bar_uniformity: float = Field(
+        default=0.75,
+        gt=0,
+        le=1,
+        description="Least share of the two outermost rows' pixels within bar_tolerance of "
+        "their median for the edge to be a bar (a scene's edge is not).",
+    )
+    bar_tolerance: int = Field(
+        default=40, ge=1, le=255, description="How far from the bar's colour a bar pixel may be."
+    )
     min_ink: float = Field(
         default=0.003,
         ge=0,
@@ -99,6 +110,11 @@ class StripLine:
     rows: tuple[int, int]
     #: Whether the bar was dark with light text (most cameras).
     dark_bar: bool
+    #: The line's text pixels as found (unscaled; top row first).
+    ink: np.ndarray
+    #: Height of the text itself within ``ink`` (pixels).
+    text_px: int
+    #: The line prepared at ``StripParams.line_height``.
     image: Image.Image
 
 
@@ -165,6 +181,9 @@ def find_line(image: Image.Image | Grey, edge: Edge, params: StripParams) -> Str
     """
     pixels = image if isinstance(image, np.ndarray) else grey(image)
     band = _band(pixels, edge, params)
+    outer = band[:2].astype(np.int16)
+    if (np.abs(outer - np.median(outer)) <= params.bar_tolerance).mean() < params.bar_uniformity:
+        return None
     ink, dark = text_mask(band, params)
     found = text_rows(ink, params)
     if found is None:
@@ -177,13 +196,16 @@ def find_line(image: Image.Image | Grey, edge: Edge, params: StripParams) -> Str
         rows = (height - last, height - first)
     else:
         rows = (first, last)
-    return StripLine(edge, rows, dark, _prepared(line, found[1] - found[0], params))
+    text_px = found[1] - found[0]
+    return StripLine(
+        edge, rows, dark, line, text_px, render(line, text_px, params.line_height, params)
+    )
 
 
-def _prepared(ink: np.ndarray, text_px: int, params: StripParams) -> Image.Image:
-    """A text mask as black on white, scaled so its text is ``line_height`` high, framed."""
+def render(ink: np.ndarray, text_px: int, height: int, params: StripParams) -> Image.Image:
+    """A text mask as black on white, scaled so its text is ``height`` high, framed."""
     picture = Image.fromarray(np.where(ink, 0, 255).astype(np.uint8))
-    scale = params.line_height / max(1, text_px)
+    scale = height / max(1, text_px)
     size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
     picture = picture.resize(size, Image.Resampling.LANCZOS)
     picture = picture.point(lambda v: 255 if v > 127 else 0)
