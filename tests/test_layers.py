@@ -110,7 +110,8 @@ def test_widgets_never_touch_the_database() -> None:
 #: The stages: each takes a Workspace and reads other stages through their functions.
 STAGES = (
     "ingest", "sequences", "clock", "detect", "classify", "annotate", "results", "exports",
-    "training", "plots", "tables", "runs", "recovery", "leases", "messages",
+    "training", "plots", "tables", "runs", "recovery", "leases", "messages", "deployments",
+    "timestamps",
 )  # fmt: skip
 #: The faces above Lab, and Lab itself.
 FACES = ("lab", "namespaces", "widgets", "cli", "demo")

@@ -544,6 +544,87 @@ def coordinates(
         typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
 
 
+@app.command("import-deployments")
+def import_deployments_command(
+    survey: SurveyName,
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="camtrapR camera-trap table (CSV), or Camtrap DP deployments.csv or package."
+        ),
+    ],
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strftime (%d/%m/%Y) or lubridate orders (dmy, ymd HMS); "
+            "default: found from the dates.",
+        ),
+    ] = None,
+    x: Annotated[
+        str | None, typer.Option("--x", help="Column of projected x (easting); needs --crs.")
+    ] = None,
+    y: Annotated[
+        str | None, typer.Option("--y", help="Column of projected y (northing); needs --crs.")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option("--crs", help="CRS of --x/--y, e.g. EPSG:32650.")
+    ] = None,
+    station: Annotated[str, typer.Option("--station", help="Station column.")] = "Station",
+    camera: Annotated[
+        str | None,
+        typer.Option("--camera", help="Camera column (default: one deployment per station)."),
+    ] = None,
+    setup: Annotated[str, typer.Option("--setup", help="Setup column.")] = "Setup_date",
+    retrieval: Annotated[
+        str, typer.Option("--retrieval", help="Retrieval column.")
+    ] = "Retrieval_date",
+    workspace: Workspace = None,
+) -> None:
+    """Import a survey's deployments (setup, retrieval, problem periods, coordinates...);
+    bad rows are reported, the rest imported; the same file again replaces its rows."""
+    with _open(workspace, dask_scheduler="sync") as lab:
+        report = lab.import_deployments(
+            survey,
+            path,
+            date_format=date_format,
+            x=x,
+            y=y,
+            crs=crs,
+            station=station,
+            camera=camera,
+            setup=setup,
+            retrieval=retrieval,
+        )
+    typer.echo(
+        f"{report.imported} deployment(s) imported with {report.problem_periods} problem "
+        f"period(s), {report.replaced} replaced, {len(report.problems)} row(s) not imported"
+    )
+    for problem in report.problems:
+        typer.secho(f"  {problem}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command("deployments")
+def deployments_command(
+    survey: SurveyName,
+    checks: Annotated[
+        bool,
+        typer.Option(
+            "--checks",
+            help="Show photos outside deployments or far from their camera's others, "
+            "and deployments whose photos disagree with their dates, instead.",
+        ),
+    ] = False,
+    as_csv: AsCsv = False,
+    output: Output = None,
+    workspace: Workspace = None,
+) -> None:
+    """A survey's deployments (or, with --checks, what disagrees with its photos)."""
+    with _open(workspace, dask_scheduler="sync") as lab:
+        table = lab.deployment_checks(survey) if checks else lab.deployments(survey)
+    _write_table(table, as_csv, output)
+
+
 RESULT_TABLES = ("record-table", "camera-operation", "detection-history", "rai", "diversity")
 
 
@@ -591,6 +672,13 @@ def results(
     counts: Annotated[
         bool, typer.Option("--counts", help="detection-history: counts instead of 1/0.")
     ] = False,
+    outside: Annotated[
+        str,
+        typer.Option(
+            "--outside-deployments",
+            help="exclude (default) or keep photos outside their deployment's dates.",
+        ),
+    ] = "exclude",
     people_only: PeopleOnly = False,
     as_csv: AsCsv = False,
     output: Output = None,
@@ -604,7 +692,12 @@ def results(
         _fail(ValueError("--table detection-history needs --species"))
     with _open(workspace, dask_scheduler="sync") as lab:
         target = lab.tasks.get(task, survey) if task else survey
-        found = lab.results(target, min_delta_minutes=min_delta, people_only=people_only)
+        found = lab.results(
+            target,
+            min_delta_minutes=min_delta,
+            people_only=people_only,
+            outside_deployments=outside,
+        )
         if table == "record-table":
             frame = found.record_table(compared_to, "camera" if by == "camera" else "site")
         elif table == "camera-operation":
@@ -612,6 +705,7 @@ def results(
                 by, cameras_independent, all_cams_on, occasion_start_time
             )
             frame = operation.reset_index()
+            typer.secho(f"effort from {found.effort.attrs['effort_source']}", err=True)
         elif table == "detection-history":
             history = found.detection_history(
                 species,

@@ -28,6 +28,7 @@ import traptagger_lab.annotate.settled as settling
 import traptagger_lab.classify.accept as accepting
 import traptagger_lab.classify.api as classification
 import traptagger_lab.clock as clock
+import traptagger_lab.deployments as deploying
 import traptagger_lab.detect.api as detection
 import traptagger_lab.ingest.api as ingesting
 import traptagger_lab.ingest.copies as copies
@@ -176,6 +177,10 @@ class Lab:
     preview_ingest = verb(ingesting.preview)
     sources = verb(ingesting.sources)
     import_site_coordinates = verb(ingesting.import_site_coordinates)
+    import_deployments = verb(deploying.import_deployments)
+    deployments = verb(deploying.deployments)
+    set_deployment = verb(deploying.set_deployment)
+    deployment_checks = verb(deploying.deployment_checks)
     sequences = verb(sequencing.sequences)
     set_clock_offset = verb(clock.set_clock_offset)
     correct_clock = verb(clock.correct_clock)

@@ -22,6 +22,7 @@ import traptagger_lab.annotate.settled as settling
 import traptagger_lab.classify.accept as accepting
 import traptagger_lab.classify.api as classification
 import traptagger_lab.clock as clock
+import traptagger_lab.deployments as deploying
 import traptagger_lab.detect.api as detection
 import traptagger_lab.ingest.api as ingesting
 import traptagger_lab.ingest.copies as copies
@@ -106,6 +107,12 @@ class Surveys(Namespace):
     preview = verb(ingesting.preview)
     sources = verb(ingesting.sources)
     import_site_coordinates = verb(ingesting.import_site_coordinates)
+    import_deployments = verb(deploying.import_deployments)
+    deployments = verb(deploying.deployments)
+    deployment_problems = verb(deploying.deployment_problems)
+    set_deployment = verb(deploying.set_deployment)
+    delete_deployment = verb(deploying.delete_deployment)
+    deployment_checks = verb(deploying.deployment_checks)
     sequences = verb(sequencing.sequences)
     set_clock_offset = verb(clock.set_clock_offset)
     correct_clock = verb(clock.correct_clock)
@@ -166,13 +173,16 @@ class Analyses(Namespace):
         start: DateLike = None,
         end: DateLike = None,
         people_only: bool = False,
+        outside_deployments: str = "exclude",
     ) -> Results:
         """Analyses of a survey's settled labels (every pass merged: see
         :mod:`~traptagger_lab.annotate.settled`), of a task (with the passes that build on
         it), or of tasks of several surveys: record table, effort, detection histories,
         RAI, diversity, activity, overlap, occupancy, capture histories. Filters:
         ``exclude`` or ``species`` (only these), ``sites`` (station names),
-        ``start``/``end`` (dates, inclusive); ``people_only`` leaves the AI's labels out."""
+        ``start``/``end`` (dates, inclusive); ``people_only`` leaves the AI's labels out;
+        ``outside_deployments="keep"`` keeps photos outside their deployment (left out by
+        default: see :func:`~traptagger_lab.deployments.checks.deployment_checks`)."""
         from traptagger_lab.results.api import Results
 
         return Results(
@@ -185,6 +195,7 @@ class Analyses(Namespace):
             start,
             end,
             people_only,
+            outside_deployments,
         )
 
 

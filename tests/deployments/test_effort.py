@@ -115,11 +115,6 @@ def test_records_outside_deployments_are_found(camtrapr: Any, camtraps: Path) ->
         assert records.loc[~inside, "FileName"].tolist() == ["20251112_100312.mp4"], source
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Results.records leaves records outside deployments out once the coordinator "
-    "adds the filter to it (this session may not edit Results.records); then drop this mark",
-)
 def test_results_leave_records_outside_deployments_out(camtrapr: Any, camtraps: Path) -> None:
     import_deployments(camtrapr.workspace, "C", str(camtraps), **UTM)
     files = Results(camtrapr.workspace, "C", min_delta_minutes=0).records["FileName"]

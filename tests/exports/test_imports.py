@@ -43,6 +43,10 @@ def test_species_from_folders_give_camtraprs_record_table(
     video = 1  # StationA/PBE/20251112_100312.mp4, which camtrapR's reference does not read
     for minutes, camtrapr in ((0, 55), (60, 39)):
         table = lab.results("C", min_delta_minutes=minutes, exclude=["UNID"]).record_table()
+        assert len(table) == camtrapr  # the video, 16 years after its camera's photos: left out
+        assert not table["FileName"].str.endswith(".mp4").any()
+        kept = lab.results("C", minutes, exclude=["UNID"], outside_deployments="keep")
+        table = kept.record_table()
         assert len(table) == camtrapr + video
         assert (table["FileName"].str.endswith(".mp4")).sum() == video
     # every photo is labelled with its own folder's species, never a neighbour's
@@ -51,7 +55,7 @@ def test_species_from_folders_give_camtraprs_record_table(
     # importing again replaces the first import instead of doubling it
     again = lab.import_labels("C", "folders")
     assert again.labels == report.labels
-    assert len(lab.results("C", 0, exclude=["UNID"]).record_table()) == 55 + video
+    assert len(lab.results("C", 0, exclude=["UNID"]).record_table()) == 55
 
 
 def test_xmp_species_and_individual_tags(lab_factory: Any, shared_data: Path) -> None:
@@ -204,4 +208,4 @@ def test_cli_import_labels(cli: Any, shared_data: Path) -> None:
     table = cli("results", "C", "--table", "record-table", "--min-delta", "60", "--csv")
     with open_lab(os.environ["TRAPTAGGER_WORKSPACE"], dask_scheduler="sync") as lab:
         unidentified = (lab.results("C", 60).record_table()["Species"] == "UNID").sum()
-    assert len(table.stdout.splitlines()) - 1 == 39 + 1 + unidentified  # + the video
+    assert len(table.stdout.splitlines()) - 1 == 39 + unidentified  # the 2025 video left out

@@ -45,12 +45,12 @@ def test_dashboard_filters_and_exports(
     dashboard = box.dashboard
     assert set(dashboard.species.options) == {"Impala", "Zebra"}
     everything = dashboard.results().record_table()
-    assert dashboard.status.value == f"{len(everything)} independent records"
+    assert dashboard.status.value == f"{len(everything)} independent records; effort from photos"
     dashboard.species.value = ("Zebra",)
     dashboard.show()
     zebras = dashboard.results().record_table()
     assert set(zebras["Species"]) == {"Zebra"}
-    assert dashboard.status.value == f"{len(zebras)} independent records"
+    assert dashboard.status.value == f"{len(zebras)} independent records; effort from photos"
     dashboard.export_format.value = "camtrap-dp"
     dashboard.export()
     assert (tmp_path / "exports/camtrap-dp/datapackage.json").exists(), (

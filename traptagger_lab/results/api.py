@@ -13,6 +13,7 @@ import pandas as pd
 
 from traptagger_lab.annotate.settled import LabelsRef, Selection, selections
 from traptagger_lab.deployments.effort import check_outside
+from traptagger_lab.deployments.periods import within
 from traptagger_lab.errors import NotFoundError
 from traptagger_lab.results import activity, camtrap, sun
 from traptagger_lab.results import records as reading
@@ -122,6 +123,8 @@ class Results:
             )
         else:
             records = records[inside]
+        if self.outside_deployments == "exclude":  # see deployments.checks
+            records = records[within(records, self.effort_inputs[0])]
         return records.reset_index(drop=True)
 
     def _photos(self, clusters: list[int]) -> pd.DataFrame:

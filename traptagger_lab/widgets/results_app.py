@@ -337,7 +337,8 @@ class ResultsDashboard:
             display(_table(found.diversity()))
         with self.outputs["Records"]:
             display(_table(table.head(500)))
-        self.status.value = f"{len(table)} independent records"
+        source = found.effort.attrs.get("effort_source", "photos")
+        self.status.value = html.escape(f"{len(table)} independent records; effort from {source}")
 
     def export(self) -> None:
         """Export the chosen task in the chosen format under the chosen folder."""
