@@ -39,6 +39,10 @@ SURVEY_ROWS: dict[str, str] = {
     "image": "survey_id = {survey}",
     "ingest_issue": "survey_id = {survey}",
     "survey_source": "survey_id = {survey}",
+    "deployment": "survey_id = {survey}",
+    "deployment_problem": (
+        "deployment_id IN (SELECT id FROM {src}.deployment WHERE survey_id = {survey})"
+    ),
     "processing_run": "survey_id = {survey}",
     "export": "survey_id = {survey}",
     "task": "survey_id = {survey}",

@@ -6,6 +6,7 @@ the owner's other surveys, its tables, and (read-only) any write.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from traptagger_hub.orgs import Registry
@@ -25,10 +26,12 @@ from traptagger_lab.annotate import jobs
 from traptagger_lab.annotate.simulate import synthetic_clusters
 from traptagger_lab.annotate.tasks import create_task
 from traptagger_lab.db.engine import make_engine, session_factory, transaction
+from traptagger_lab.db.models import Deployment, DeploymentProblem, Site
 from traptagger_lab.errors import ConfigurationError, NotFoundError
 from traptagger_lab.settings import SharedSurvey
 
 _NOW = "CURRENT_TIMESTAMP"
+_DAY = dt.datetime(2026, 1, 1)
 
 
 def _scalar(url: str, statement: str) -> Any:
@@ -43,13 +46,25 @@ def _scalar(url: str, statement: str) -> Any:
 
 
 def _two_surveys(member_url: str) -> dict[str, int]:
-    """Surveys "Shared" (6 clusters) and "Private" (4), each with a species task; task ids."""
+    """Surveys "Shared" (6 clusters) and "Private" (4), each with a species task and a
+    deployment per site (one problem period each); task ids."""
     engine = make_engine(member_url)
     tasks = {}
     with transaction(session_factory(engine)) as session:
         for name, clusters in (("Shared", 6), ("Private", 4)):
             survey = synthetic_clusters(session, name, clusters, sites=2)
             tasks[name] = create_task(session, survey, "species", ["Impala", "Kudu"]).id
+            session.flush()
+            for site in session.scalars(select(Site).where(Site.survey_id == survey)):
+                deployment = Deployment(
+                    survey_id=survey,
+                    site_id=site.id,
+                    setup=_DAY,
+                    retrieval=_DAY + dt.timedelta(days=30),
+                )
+                session.add(deployment)
+                session.flush()
+                session.add(DeploymentProblem(deployment_id=deployment.id, start=_DAY, end=_DAY))
     engine.dispose()
     return tasks
 
@@ -89,6 +104,8 @@ def test_a_read_only_share_sees_its_survey_alone(
         with pytest.raises(NotFoundError, match="no survey 'Private'"):
             lab.survey("Private")
         assert _scalar(url, "SELECT count(*) FROM task_item") == 6
+        assert _scalar(url, "SELECT count(*) FROM deployment") == 2  # the shared survey's sites
+        assert _scalar(url, "SELECT count(*) FROM deployment_problem") == 2
         assert _scalar(url, f"SELECT count(*) FROM task WHERE id = {tasks['Private']}") == 0
         # the owner's tables themselves are out of reach, whatever the login names
         source = f"`{credentials.database}`" if url.startswith("mysql") else "public"
