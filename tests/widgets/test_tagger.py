@@ -45,10 +45,15 @@ def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_pa
     tagger.press("i")
     tagger.press("z")
     tagger.press("Enter")  # two species and a tag
-    tagger.press("u")  # back to the second cluster
+    assert not tagger.multi.value  # "several species" is cleared after a submit
+    tagger.press("u")  # back to the second cluster, showing the answer given
     assert tagger.cluster == second
-    tagger.multi.value = False
+    assert tagger.selected == ["Impala", "Zebra"] and tagger.tags[0].value
+    assert "you said: Impala, Zebra, juvenile" in tagger.status.value
+    tagger.press("+")  # several species off again
+    tagger.tags[0].value = False
     tagger.press("i")  # correct it: Impala only
+    assert tagger.cluster not in (first, second)  # forward again to the work
     with lab.sessions() as session:
         names = dict(session.execute(select(Label.id, Label.name)).all())
         rows = session.scalars(select(Annotation).order_by(Annotation.id)).all()
@@ -61,8 +66,9 @@ def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_pa
     assert any(not r.active and names[r.label_id] == "juvenile" for r in rows)  # history kept
     tagger._pace.result(timeout=30)  # type: ignore[union-attr]  # refreshed in the background
     tagger.press("ArrowRight")
-    assert "sequences done, about" in tagger.status.value  # the task's ETA
-    assert "you: 2 sequences" in tagger.status.value  # the annotator's own count
+    assert "estimating time to go" in tagger.status.value  # no ETA from two labels
+    assert "you: 2 sequences" in tagger.status.value  # a relabel is not counted twice
+    assert tagger.labelled == {first, second}
 
     while tagger.cluster is not None:  # work through every job to the end
         tagger.press("n" if tagger.position % 2 else "z")

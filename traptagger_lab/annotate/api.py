@@ -272,6 +272,31 @@ class Annotate:
         job_id, who = _job_and_annotator(job, annotator)
         return jobs.release(self._workspace.sessions, job_id, annotator=who)
 
+    def heartbeat(
+        self, job: jobs.JobLease | int, minutes: float = 3, annotator: str | None = None
+    ) -> dt.datetime | None:
+        """Extend the job's lease to ``minutes`` from now (the page is open and in use);
+        None when the job holds nothing any more."""
+        job_id, who = _job_and_annotator(job, annotator)
+        if not math.isfinite(minutes):
+            raise ConfigurationError(f"a lease of {minutes} minutes is not a duration")
+        lease = dt.timedelta(minutes=min(max(minutes, -1.0), 10.0**6))
+        return jobs.heartbeat(self._workspace.sessions, job_id, lease, annotator=who)
+
+    def idle_limit(self, task: TaskRef) -> dt.timedelta:
+        """How long an annotator may idle before their job goes back (3 minutes when
+        others are waiting for work, else 30)."""
+        target = self._task(task)
+        with self._workspace.sessions() as session:
+            return jobs.idle_limit(session, target.id)
+
+    def history(self, task: TaskRef, annotator: str, limit: int = 50) -> list[jobs.PastAnswer]:
+        """The annotator's last ``limit`` labelled sequences of the task, newest first,
+        with their current answers and jobs (to go back and correct them)."""
+        target = self._task(task)
+        with self._workspace.sessions() as session:
+            return jobs.recent_answers(session, target.id, annotator, limit)
+
     def photos(self, task: TaskRef, cluster_id: int) -> list[Photo]:
         """A sequence's photos in time order, with the boxes the annotator should see."""
         target = self._task(task)

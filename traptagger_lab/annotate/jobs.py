@@ -507,3 +507,118 @@ def progress(session: Session, task_id: int) -> dict[str, int]:
         "annotations_done": int(done or 0),
         "in_progress": int(leased or 0),
     }
+
+
+#: The lease a page's heartbeat keeps extending: short, so a closed page's job lapses soon.
+HEARTBEAT_LEASE = dt.timedelta(minutes=3)
+#: How long an annotator may sit idle before their job goes back: when others wait for
+#: work, and when nobody does (as TrapTagger).
+IDLE_WHEN_OTHERS_WAIT = dt.timedelta(minutes=3)
+IDLE_OTHERWISE = dt.timedelta(minutes=30)
+
+
+def heartbeat(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    lease: dt.timedelta = HEARTBEAT_LEASE,
+    *,
+    annotator: str,
+) -> dt.datetime | None:
+    """Extend the lease of ``annotator``'s job to ``lease`` from now (the page is still open).
+
+    Only clusters still leased to the job are extended; a lease that already ran out
+    and was reclaimed stays given back.
+
+    Returns:
+        The new expiry, or None when the job holds nothing any more (finished,
+        released, or lapsed and reclaimed).
+    """
+    _check_lease(lease)
+
+    def extend(session: Session) -> dt.datetime | None:
+        _read_committed(session)
+        job = _own_job(session, job_id, annotator)
+        if job.status != "active":
+            return None
+        until = utcnow() + lease
+        extended = session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.status == "leased")
+            .values(leased_until=until)
+        ).rowcount
+        if not extended:
+            return None
+        job.expires_at = until
+        return until
+
+    return retrying(sessions, extend)
+
+
+def idle_limit(session: Session, task_id: int) -> dt.timedelta:
+    """How long an annotator may idle on a job of the task before it goes back: short when
+    every open cluster is leased (others are waiting for it), long otherwise."""
+    counts = progress(session, task_id)
+    free = counts["annotations_needed"] - counts["annotations_done"] - counts["in_progress"]
+    return IDLE_WHEN_OTHERS_WAIT if free <= 0 and counts["in_progress"] else IDLE_OTHERWISE
+
+
+@dataclass(frozen=True)
+class PastAnswer:
+    """One sequence the annotator labelled, as they left it (for going back to correct it)."""
+
+    job_id: int
+    cluster_id: int
+    labels: tuple[str, ...]
+    tags: tuple[str, ...]
+    note: str | None
+
+
+def recent_answers(
+    session: Session, task_id: int, annotator: str, limit: int = 50
+) -> list[PastAnswer]:
+    """The annotator's ``limit`` most recently labelled sequences of a task, newest first,
+    each with its current (active) answer and the job it was labelled in."""
+    from sqlalchemy import func
+
+    name = annotator_name(annotator)
+    latest = session.execute(
+        select(Annotation.cluster_id, func.max(Annotation.id).label("last"))
+        .where(
+            Annotation.task_id == task_id,
+            Annotation.annotator == name,
+            Annotation.active.is_(True),
+            Annotation.job_id.is_not(None),
+        )
+        .group_by(Annotation.cluster_id)
+        .order_by(func.max(Annotation.id).desc())
+        .limit(limit)
+    ).all()
+    clusters = [row.cluster_id for row in latest]
+    rows = session.execute(
+        select(Annotation.cluster_id, Annotation.job_id, Annotation.note, Label.name, Label.is_tag)
+        .join(Label, Label.id == Annotation.label_id)
+        .where(
+            Annotation.task_id == task_id,
+            Annotation.annotator == name,
+            Annotation.active.is_(True),
+            Annotation.cluster_id.in_(clusters),
+        )
+        .order_by(Annotation.id)
+    ).all()
+    found: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = found.setdefault(
+            row.cluster_id, {"job": row.job_id, "labels": [], "tags": [], "note": row.note}
+        )
+        entry["tags" if row.is_tag else "labels"].append(row.name)
+    return [
+        PastAnswer(
+            int(found[c]["job"]),
+            int(c),
+            tuple(found[c]["labels"]),
+            tuple(found[c]["tags"]),
+            found[c]["note"],
+        )
+        for c in clusters
+        if c in found
+    ]
