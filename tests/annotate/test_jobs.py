@@ -192,3 +192,51 @@ def test_sublabel_task_refines_one_label(lab: Any) -> None:
     assert set(again.clusters) == set(job.clusters[:3])
     with pytest.raises(ConfigurationError, match="needs refine"):
         lab.tasks.create("S", "nothing to refine", labels=["Impala"], kind="sublabel")
+
+
+def test_a_lease_not_renewed_lapses(lab: Any) -> None:
+    """A page's heartbeat keeps its job; without one the short lease lapses and the
+    sequences go back to the pool (the page was closed or the annotator left)."""
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    job = lab.annotate.next_job(task, "ann", size=3, lease_minutes=3)
+    before = lab.tasks.progress(task)["in_progress"]
+    assert before == 3
+    extended = lab.annotate.heartbeat(job, minutes=3)
+    assert extended is not None and extended >= job.expires_at
+    with lab.sessions() as session:  # the leased items follow the job's new expiry
+        until = session.scalars(select(JobItem.leased_until).where(JobItem.job_id == job.id))
+        assert {u.replace(tzinfo=None) for u in until} == {extended.replace(tzinfo=None)}
+    from traptagger_lab.db.engine import transaction
+
+    with transaction(lab.sessions) as session:  # three minutes without a heartbeat later
+        session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == job.id)
+            .values(leased_until=dt.datetime(2000, 1, 1))
+        )
+    bob = lab.annotate.next_job(task, "bob", size=3)
+    assert set(bob.clusters) == set(job.clusters)  # back in the pool, bob gets them
+    assert lab.annotate.heartbeat(job, minutes=3) is None  # the lapsed job is not revived
+    assert lab.annotate.idle_limit(task) == dt.timedelta(minutes=30)  # work is still free
+    lab.annotate.release(bob)
+    assert lab.annotate.heartbeat(bob, minutes=3) is None  # released: nothing to extend
+    with pytest.raises(ConfigurationError):
+        lab.annotate.heartbeat(job, minutes=0)
+
+
+def test_history_of_answers_across_jobs(lab: Any) -> None:
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"], tags=["juvenile"])
+    one = lab.annotate.next_job(task, "ann", size=1)
+    lab.annotate.submit(one, one.clusters[0], labels=["Impala", "Zebra"], tags=["juvenile"])
+    lab.annotate.release(one)
+    two = lab.annotate.next_job(task, "ann", size=1)
+    lab.annotate.submit(two, two.clusters[0], labels=["Zebra"], note="far")
+    past = lab.annotate.history(task, "ann")
+    assert [(p.job_id, p.cluster_id) for p in past] == [
+        (two.id, two.clusters[0]),
+        (one.id, one.clusters[0]),
+    ]
+    assert past[0].labels == ("Zebra",) and past[0].note == "far"
+    assert past[1].labels == ("Impala", "Zebra") and past[1].tags == ("juvenile",)
+    lab.annotate.submit(one.id, one.clusters[0], labels=["Zebra"], annotator="ann")  # a fix
+    assert lab.annotate.history(task, "ann", limit=1)[0].cluster_id == one.clusters[0]
