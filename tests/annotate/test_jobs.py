@@ -202,7 +202,8 @@ def test_a_lease_not_renewed_lapses(lab: Any) -> None:
     before = lab.tasks.progress(task)["in_progress"]
     assert before == 3
     extended = lab.annotate.heartbeat(job, minutes=3)
-    assert extended is not None and extended >= job.expires_at
+    assert extended is not None
+    assert extended >= job.expires_at
     with lab.sessions() as session:  # the leased items follow the job's new expiry
         until = session.scalars(select(JobItem.leased_until).where(JobItem.job_id == job.id))
         assert {u.replace(tzinfo=None) for u in until} == {extended.replace(tzinfo=None)}
@@ -236,7 +237,9 @@ def test_history_of_answers_across_jobs(lab: Any) -> None:
         (two.id, two.clusters[0]),
         (one.id, one.clusters[0]),
     ]
-    assert past[0].labels == ("Zebra",) and past[0].note == "far"
-    assert past[1].labels == ("Impala", "Zebra") and past[1].tags == ("juvenile",)
+    assert past[0].labels == ("Zebra",)
+    assert past[0].note == "far"
+    assert past[1].labels == ("Impala", "Zebra")
+    assert past[1].tags == ("juvenile",)
     lab.annotate.submit(one.id, one.clusters[0], labels=["Zebra"], annotator="ann")  # a fix
     assert lab.annotate.history(task, "ann", limit=1)[0].cluster_id == one.clusters[0]

@@ -48,7 +48,8 @@ def test_tagging_with_keys(sample_survey: SampleSurvey, lab_factory: Any, tmp_pa
     assert not tagger.multi.value  # "several species" is cleared after a submit
     tagger.press("u")  # back to the second cluster, showing the answer given
     assert tagger.cluster == second
-    assert tagger.selected == ["Impala", "Zebra"] and tagger.tags[0].value
+    assert tagger.selected == ["Impala", "Zebra"]
+    assert tagger.tags[0].value
     assert "you said: Impala, Zebra, juvenile" in tagger.status.value
     tagger.press("+")  # several species off again
     tagger.tags[0].value = False
@@ -173,3 +174,103 @@ def test_a_lost_lease_loads_fresh_work(sample_survey: SampleSurvey, lab_factory:
     assert tagger.cluster != lost
     with lab.sessions() as session:
         assert session.scalars(select(Annotation).where(Annotation.annotator == "ann")).all() == []
+
+
+def _tagger_on_sample(sample_survey: SampleSurvey, lab_factory: Any, size: int) -> Any:
+    from traptagger_lab.widgets.tagger import ClusterTagger
+
+    lab = lab_factory()
+    lab.ingest(str(sample_survey.root), survey="S")
+    lab.sequences("S")
+    task = lab.tasks.create("S", "species", labels=["Impala", "Zebra"])
+    return lab, task, ClusterTagger(lab, task, "ann", job_size=size)
+
+
+def _active_labels(lab: Any, cluster: int) -> list[str]:
+    with lab.sessions() as session:
+        return list(
+            session.scalars(
+                select(Label.name)
+                .join(Annotation, Annotation.label_id == Label.id)
+                .where(Annotation.cluster_id == cluster, Annotation.active.is_(True))
+                .order_by(Label.name)
+            )
+        )
+
+
+def test_several_species_by_keyboard(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    lab, _, tagger = _tagger_on_sample(sample_survey, lab_factory, 3)
+    nothing = tagger.species.index("Nothing")
+    impala, zebra = tagger.species.index("Impala"), tagger.species.index("Zebra")
+    first = tagger.cluster
+    tagger.press("+")
+    assert tagger.multi.value
+    tagger.press("i")
+    tagger.press("z")
+    styles = [b.button_style for b in tagger.label_buttons]
+    assert styles[impala] == styles[zebra] == "info"
+    assert styles[nothing] == ""
+    tagger.press(next(k for k, v in tagger.hotkeys.items() if v == "Nothing"))
+    assert tagger.selected == ["Nothing"]  # Nothing excludes the others
+    assert [b.button_style for b in tagger.label_buttons].count("info") == 1
+    tagger.press("i")
+    assert tagger.selected == ["Impala"]  # and a species excludes Nothing
+    tagger.press("z")
+    tagger.press("z")  # pressed again: unselected
+    tagger.press("z")
+    tagger.press("Enter")
+    assert _active_labels(lab, first) == ["Impala", "Zebra"]
+    assert not tagger.multi.value
+    assert tagger.selected == []
+    assert all(b.button_style == "" for b in tagger.label_buttons)
+    tagger.close()
+
+
+def test_back_across_jobs_and_after_all_done(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    lab, _, tagger = _tagger_on_sample(sample_survey, lab_factory, 2)
+    first_job = tagger.job
+    tagger.press("z")
+    tagger.press("i")  # the first job's last sequence
+    last_of_first = first_job.clusters[1]
+    assert tagger.job.id != first_job.id
+    assert tagger.position == 0
+    tagger.press("u")  # at the start of the next job: back into the previous one
+    assert tagger.cluster == last_of_first
+    assert tagger.selected == ["Impala"]
+    assert "you said: Impala" in tagger.status.value
+    tagger.press("z")  # corrected in its own (finished) job
+    assert _active_labels(lab, last_of_first) == ["Zebra"]
+    assert tagger.job.id != first_job.id
+    assert tagger.cluster == tagger.job.clusters[0]
+
+    while tagger.cluster is not None:
+        tagger.press("z")
+    assert "All done" in tagger.title.value
+    assert tagger.picture.layout.display == "none"  # no broken image
+    done = len(tagger.labelled)
+    tagger.press("u")
+    tagger.press("u")
+    back_two = tagger.cluster
+    assert back_two is not None
+    assert tagger.selected == ["Zebra"]
+    tagger.press("i")  # corrected after All done
+    assert _active_labels(lab, back_two) == ["Impala"]
+    tagger.press("n")  # forward past the newest: All done again
+    assert tagger.cluster is None
+    assert "All done" in tagger.title.value
+    assert len(tagger.labelled) == done  # corrections are not counted again
+    tagger.close()
+
+
+def test_skipping_the_last_sequence_does_not_bring_it_back(
+    sample_survey: SampleSurvey, lab_factory: Any
+) -> None:
+    lab, _, tagger = _tagger_on_sample(sample_survey, lab_factory, 2)
+    tagger.press("z")
+    skipped = tagger.cluster
+    tagger.press("n")  # the job's last sequence, skipped
+    assert tagger.cluster is not None
+    assert tagger.cluster != skipped
+    assert skipped not in tagger.job.clusters
+    assert lab.tasks.progress(tagger.task)["in_progress"] == len(tagger.job.clusters)  # released
+    tagger.close()
