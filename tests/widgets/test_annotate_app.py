@@ -107,6 +107,37 @@ def test_app_in_voila_and_chromium(prepared_workspace: tuple[Any, Path], tmp_pat
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_typing_a_note_fires_no_hotkeys(
+    prepared_workspace: tuple[Any, Path], tmp_path: Path
+) -> None:
+    """Typing "ok" in the note box types "ok" and labels nothing (o and k are hotkeys)."""
+    lab, workspace = prepared_workspace
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = voila_command(REPO / "notebooks/annotate.ipynb", port)
+    with served(command, voila_env(workspace, "browser"), url), chromium_page() as page:
+        offline(page)
+        page.goto(url, wait_until="commit", timeout=60_000)
+        page.get_by_text("Start annotating").click(timeout=120_000)
+        page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
+        note = page.get_by_placeholder("note (optional)")
+        note.click()
+        page.keyboard.type("ok")
+        page.keyboard.press("z")  # a hotkey typed into the note is text too
+        page.keyboard.press("Enter")
+        assert note.input_value() == "okz"
+        assert page.get_by_text("Sequence 1 of").is_visible()
+        assert _annotations(lab) == 0
+        page.get_by_text("Sequence 1 of").click()  # out of the text field: keys label again
+        page.keyboard.press("z")
+        page.get_by_text("Sequence 2 of").wait_for(timeout=30_000)
+    assert _wait_for_annotations(lab, 1) == 1
+    with lab.sessions() as session:
+        assert session.scalar(select(Annotation.note)) == "okz"  # the note went with it
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_app_inside_jupyterlab(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     lab, workspace = prepared_workspace

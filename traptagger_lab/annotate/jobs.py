@@ -541,13 +541,16 @@ def heartbeat(
         if job.status != "active":
             return None
         until = utcnow() + lease
-        extended = session.execute(
-            update(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.status == "leased")
-            .values(leased_until=until)
-        ).rowcount
-        if not extended:
+        held = list(
+            session.scalars(
+                select(JobItem.id)
+                .where(JobItem.job_id == job_id, JobItem.status == "leased")
+                .with_for_update()
+            )
+        )
+        if not held:
             return None
+        session.execute(update(JobItem).where(JobItem.id.in_(held)).values(leased_until=until))
         job.expires_at = until
         return until
 

@@ -86,7 +86,7 @@ def _hotkey_widget(keys: list[str], beat_seconds: int) -> Any:
     except ImportError:  # without it the buttons still work
         return None
 
-    class Hotkeys(anywidget.AnyWidget):  # type: ignore[misc]
+    class Hotkeys(anywidget.AnyWidget):
         _esm = HOTKEYS_JS
         hotkeys = traitlets.List(traitlets.Unicode()).tag(sync=True)
         beat_seconds = traitlets.Int(60).tag(sync=True)
@@ -175,6 +175,10 @@ class ClusterTagger(widgets.VBox):
                 self.multi,
             ]
         )
+        keys = sorted({*self.NAV_KEYS, *self.hotkeys, *(k.upper() for k in self.hotkeys)})
+        self.key_listener = _hotkey_widget(keys, beat_seconds)
+        if self.key_listener is not None:
+            self.key_listener.on_msg(self._on_page_message)
         super().__init__(
             [
                 self.tutorial,
@@ -186,13 +190,9 @@ class ClusterTagger(widgets.VBox):
                 self.note,
                 controls,
                 self.status,
+                *([self.key_listener] if self.key_listener is not None else []),
             ]
         )
-        keys = sorted({*self.NAV_KEYS, *self.hotkeys, *(k.upper() for k in self.hotkeys)})
-        self.key_listener = _hotkey_widget(keys, beat_seconds)
-        if self.key_listener is not None:
-            self.key_listener.on_msg(self._on_page_message)
-            self.children = (*self.children, self.key_listener)
         atexit.register(_release_at_exit, weakref.ref(self))
         self._next_job()
 
