@@ -161,8 +161,8 @@ def set_clock_offset_ranges(
 
 
 def offset_in_effect(session: Session, camera: Camera, corrected: dt.datetime) -> float:
-    """The offset the camera's photos have near a corrected time: that of its photo with an
-    original time nearest to ``corrected`` (piecewise offsets differ along the survey),
+    """The offset the camera's photos have around a corrected time: that of its photo whose
+    corrected time is nearest to ``corrected`` (piecewise offsets differ along the survey),
     else the camera's own offset."""
     base = select(Image.timestamp, Image.corrected_timestamp).where(
         Image.camera_id == camera.id,

@@ -54,17 +54,22 @@ def test_no_line_on_a_photo_without_a_strip() -> None:
     assert find_line(sky, Edge.TOP, StripParams()) is None
 
 
-def test_colons_are_erased_and_digits_kept() -> None:
+def _glyph_columns(picture: Image.Image) -> list[np.ndarray]:
+    """The runs of columns holding ink, left to right (one per glyph in a monospace font)."""
+    columns = np.flatnonzero((np.asarray(picture) < 128).any(axis=0))
+    return np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+
+
+def test_colons_become_clear_spaces_and_digits_stay() -> None:
     font = ImageFont.truetype(STRIP_FONTS[0], 40) if _fonts() else ImageFont.load_default(40)
     picture = Image.new("L", (420, 70), 255)
     ImageDraw.Draw(picture).text((10, 10), "20:43:09", fill=0, font=font)
-    erased = np.asarray(erase_colons(picture, 40)) < 128
-    original = np.asarray(picture) < 128
-    removed = original & ~erased
-    columns = np.flatnonzero(removed.any(axis=0))
-    assert columns.size  # something was erased...
-    groups = np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
-    assert len(groups) == 2  # ...exactly the two colons
+    assert len(_glyph_columns(picture)) == 8  # six digits and two colons
+    erased = erase_colons(picture, 40)
+    glyphs = _glyph_columns(erased)
+    assert len(glyphs) == 6  # the digits alone
+    assert glyphs[2][0] - glyphs[1][-1] > 20  # a gap of half the line's height at least
+    assert erased.width > picture.width
     plain = Image.new("L", (420, 70), 255)
     ImageDraw.Draw(plain).text((10, 10), "2024-03-13 °C", fill=0, font=font)
     assert np.array_equal(np.asarray(erase_colons(plain, 40)) < 128, np.asarray(plain) < 128)
@@ -76,7 +81,8 @@ def test_variants_of_a_line() -> None:
     assert line is not None
     variants = line_variants(line, StripParams())
     assert len(variants) == 4
-    assert all(v.size == line.image.size for v in variants)
+    assert all(v.height == line.image.height for v in variants)
+    assert variants[2] is line.image  # as found
 
 
 def test_params_defaults_and_ranges() -> None:

@@ -2,13 +2,16 @@
 ``tesseract-ocr``).
 
 :func:`read_images` finds the text line at each edge of each photo (:mod:`.strip`),
-OCRs versions of it (colons erased, also thinned; if those disagree, the line as found
-and thinned too), parses each (:func:`.formats.parse_text`) and keeps the reading most
-versions agree on. Starting tesseract costs about half a second, reading a line a
-tenth of that, so the lines of many photos are stacked into one sheet and read in one
-call (page segmentation mode 6, one uniform block), each word going back to the line
-it lies in. A photo whose strip cannot be read is a :class:`PhotoStrip` with a
-:class:`StripFailure`, never an exception.
+OCRs versions of it (colons erased, also thinned; for a photo where no edge has two
+agreeing, the line as found and thinned too), parses each
+(:func:`.formats.parse_text`) and keeps the reading most versions agree on.
+
+Starting tesseract costs about half a second, reading a line a tenth of that, so the
+lines of many photos are stacked into one sheet and read in one call (page
+segmentation mode 6, one uniform block), each word going back to the line it lies in.
+A sheet holds one version of its lines: tesseract reads a line differently beside
+lines prepared another way. A photo whose strip cannot be read is a
+:class:`PhotoStrip` with a :class:`StripFailure`, never an exception.
 """
 
 from __future__ import annotations
@@ -161,13 +164,18 @@ class _LineWork:
 
 
 def _read_round(work: list[_LineWork], versions: tuple[int, ...], params: OcrParams) -> None:
-    """OCR the given versions of every line, ``lines_per_call`` images per tesseract call."""
-    jobs = [(item, v) for item in work for v in versions if v < len(item.variants)]
-    for start in range(0, len(jobs), params.lines_per_call):
-        part = jobs[start : start + params.lines_per_call]
-        texts = ocr_sheet([item.variants[v] for item, v in part], params)
-        for (item, version), text in zip(part, texts, strict=True):
-            item.texts[version] = text
+    """OCR the given versions of every line, ``lines_per_call`` images per tesseract call.
+
+    Each sheet holds one version only: tesseract reads a line differently beside lines
+    prepared another way, and the same way beside its own kind.
+    """
+    for version in versions:
+        jobs = [item for item in work if version < len(item.variants)]
+        for start in range(0, len(jobs), params.lines_per_call):
+            part = jobs[start : start + params.lines_per_call]
+            texts = ocr_sheet([item.variants[version] for item in part], params)
+            for item, text in zip(part, texts, strict=True):
+                item.texts[version] = text
 
 
 def _outcome(lines: list[_LineWork]) -> PhotoStrip:
@@ -211,7 +219,8 @@ def read_images(
             if line.edge in wanted:
                 work.append(_LineWork(index, line, line_variants(line, params.strip)))
     _read_round(work, FIRST_ROUND, params)
-    _read_round([w for w in work if not w.settled()], SECOND_ROUND, params)
+    settled = {w.photo for w in work if w.settled()}  # a photo read at one edge is done
+    _read_round([w for w in work if w.photo not in settled], SECOND_ROUND, params)
     results = []
     for index, image in enumerate(images):
         if image is None:

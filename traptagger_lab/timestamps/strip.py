@@ -213,7 +213,9 @@ def render(ink: np.ndarray, text_px: int, height: int, params: StripParams) -> I
 
 
 def erase_colons(line: Image.Image, line_height: int) -> Image.Image:
-    """The line with every colon (two small dots stacked one above the other) painted white.
+    """The line with every colon (two small dots stacked one above the other) replaced by
+    a clear space: the dots painted white and the gap widened to half the line's height
+    (a narrow colon's gap alone would let its digits run together).
 
     A dot is a blob no taller or wider than 45% of the line; two dots make a colon
     when they overlap horizontally, one wholly above the other. The degree sign, a full
@@ -230,6 +232,7 @@ def erase_colons(line: Image.Image, line_height: int) -> Image.Image:
         if tall <= 0.45 * line_height and wide <= 0.45 * line_height:
             small.append((index, rows, cols))
     erased = ink.copy()
+    gaps: list[tuple[int, int]] = []
     for i, (a, rows_a, cols_a) in enumerate(small):
         for b, rows_b, cols_b in small[i + 1 :]:
             overlap = min(cols_a.stop, cols_b.stop) - max(cols_a.start, cols_b.start)
@@ -239,6 +242,12 @@ def erase_colons(line: Image.Image, line_height: int) -> Image.Image:
             if overlap >= 0.5 * narrow and apart and near:
                 erased[labels == a] = False
                 erased[labels == b] = False
+                gaps.append((min(cols_a.start, cols_b.start), max(cols_a.stop, cols_b.stop)))
+    for start, stop in sorted(gaps, reverse=True):  # from the right: columns keep their place
+        extra = max(0, line_height // 2 - (stop - start))
+        middle = (start + stop) // 2
+        blank = np.zeros((erased.shape[0], extra), dtype=bool)
+        erased = np.concatenate([erased[:, :middle], blank, erased[:, middle:]], axis=1)
     return Image.fromarray(np.where(erased, 0, 255).astype(np.uint8))
 
 
