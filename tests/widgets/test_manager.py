@@ -151,6 +151,20 @@ def test_the_other_tabs(lab: Any) -> None:
     assert "Deployment import failed" in deployments.status.value
 
 
+def look(page: Any, name: str) -> Path:
+    """Screenshot the page (to $TMPDIR and test-artifacts/) and check nothing is wider than it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"manager_{name}_1366x768.png"
+    page.screenshot(path=str(shot))
+    page.screenshot(path=str(ARTIFACTS / f"manager_{name}.png"))
+    widest = page.evaluate("document.documentElement.scrollWidth")
+    assert widest <= 1366, f"the {name} tab is {widest}px wide"
+    text = page.inner_text("body")
+    assert "Traceback" not in text
+    assert "import traptagger_lab" not in text
+    return shot
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_main_path_in_voila_and_chromium(sample_survey: SampleSurvey, tmp_path: Path) -> None:
@@ -164,31 +178,35 @@ def test_main_path_in_voila_and_chromium(sample_survey: SampleSurvey, tmp_path: 
         page.set_viewport_size({"width": 1366, "height": 768})
         requested = offline(page)
         page.goto(url, wait_until="commit", timeout=60_000)
-        page.get_by_text("survey manager").wait_for(timeout=120_000)
-        page.get_by_role("tab", name="Ingest").click()
+        page.get_by_role("tab", name="Ingest").click(timeout=120_000)
         page.get_by_placeholder("/data/photos or s3://bucket/prefix").fill(str(sample_survey.root))
         page.get_by_placeholder("e.g. Karoo 2024").fill("Sample")
         page.get_by_role("button", name="Preview").click()
         page.get_by_text("Preview done").wait_for(timeout=60_000)
         page.get_by_role("button", name="Import").click()
         page.get_by_text("sequence(s)").wait_for(timeout=300_000)
+        look(page, "ingest")
         page.get_by_role("tab", name="Tasks").click()
         page.get_by_placeholder("e.g. Species").fill("Species")
         page.get_by_placeholder("Impala, Zebra, Warthog").fill("Impala, Zebra")
         page.get_by_role("button", name="Create task").click()
         page.get_by_text("Created task Species (species)").wait_for(timeout=60_000)
         page.get_by_role("cell", name="0%").wait_for(timeout=30_000)
-        text = page.inner_text("body")
-        assert "Traceback" not in text
-        assert "import traptagger_lab" not in text
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = Path(os.environ.get("TMPDIR", "/tmp")) / "manager_tasks_1366x768.png"
-        page.screenshot(path=str(shot))
-        page.screenshot(path=str(ARTIFACTS / "manager_tasks.png"))
-        widest = page.evaluate("document.documentElement.scrollWidth")
-        assert widest <= 1366, f"the page is {widest}px wide"
+        look(page, "tasks")
         button = page.get_by_role("button", name="Create task").bounding_box()
         assert button is not None
-        assert button["x"] + button["width"] <= 1366
         assert button["y"] + button["height"] <= 768, "Create task is below the fold"
+        page.get_by_role("tab", name="AI").click()
+        page.get_by_text("Suggestions: 0 sequence(s)").wait_for(timeout=30_000)
+        look(page, "ai")
+        page.get_by_role("tab", name="Deployments").click()
+        page.get_by_role("button", name="Add row").click(timeout=30_000)
+        delete = page.get_by_role("button", name="Delete").bounding_box(timeout=30_000)
+        assert delete is not None
+        assert delete["x"] + delete["width"] <= 1366, "the deployments table is cut off"
+        look(page, "deployments")
+        page.get_by_role("tab", name="Surveys").click()
+        page.get_by_text("Deployment checks:").wait_for(timeout=30_000)
+        page.get_by_role("cell", name="images", exact=True).first.wait_for(timeout=30_000)
+        look(page, "surveys")
     assert [u for u in requested if remote(u)] == []

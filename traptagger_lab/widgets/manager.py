@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import ipywidgets as widgets
 import pandas as pd
@@ -34,6 +34,12 @@ RULES = ("", "trails", "baited", "plains", "waterhole")
 TASK_KINDS = ("species", "ai_check", "empty_review", "sighting", "sublabel")
 NO_SURVEY = "choose a survey first (import one on the Ingest tab)"
 WIDE = widgets.Layout(width="560px")
+#: Column widths of the deployments editor (with its Save and Delete, 1240 pixels in all).
+EDITOR_WIDTHS = {
+    "station": "100px", "camera": "90px", "setup": "130px", "retrieval": "130px",
+    "problems": "170px", "latitude": "85px", "longitude": "85px", "camera_height": "70px",
+    "bait": "70px", "habitat": "90px", "feature_type": "80px",
+}  # fmt: skip
 STYLE = {"description_width": "150px"}
 
 
@@ -52,7 +58,11 @@ def text(description: str, placeholder: str = "", value: str = "") -> widgets.Te
 
 def button(description: str, handler: Callable[[], object], style: str = "") -> widgets.Button:
     """A button that calls ``handler`` when clicked."""
-    made = widgets.Button(description=description, button_style=style)
+    made = widgets.Button(
+        description=description,
+        button_style=style,
+        layout=widgets.Layout(width="auto", min_width="148px"),
+    )
     made.on_click(lambda _: handler())
     return made
 
@@ -119,13 +129,15 @@ class SurveysPanel(Panel):
         self.details = widgets.HTML(layout=widgets.Layout(margin="0 24px 0 0"))
         self.checks = widgets.HTML()
         return [
-            button("Refresh", self.refresh, "info"),
+            widgets.HBox([button("Refresh", self.refresh, "info")]),
             self.table,
             widgets.HBox([self.details, self.checks]),
         ]
 
     def refresh(self) -> None:
-        self.table.value = table_html(self.lab.surveys.table().drop(columns="source"), "150px")
+        surveys = self.lab.surveys.table().drop(columns="source")
+        surveys["created_at"] = pd.to_datetime(surveys["created_at"]).dt.floor("s")
+        self.table.value = table_html(surveys, "150px")
         self.details.value = self.checks.value = ""
         survey = self.survey
         if survey is None:
@@ -137,7 +149,7 @@ class SurveysPanel(Panel):
         )
         if status is not None:
             self.details.value = render("heading", level=4, text=f"{survey}") + table_html(
-                status, "260px"
+                status.reset_index(), "260px"
             )
         if checks is not None:
             heading = render(
@@ -335,12 +347,16 @@ class TasksPanel(Panel):
 
     def build(self) -> list[widgets.Widget]:
         self.name = text("Task name", "e.g. Species")
-        self.kind = widgets.Dropdown(options=TASK_KINDS, description="Kind", style=STYLE)
+        self.kind = widgets.Dropdown(options=TASK_KINDS, description="Kind")
         self.labels = text("Labels", "Impala, Zebra, Warthog   or a label-set .csv path")
         self.per_cluster = widgets.BoundedIntText(
             value=1, min=1, max=10, description="Annotators each", style=STYLE
         )
-        self.exclude_auto = widgets.Checkbox(description="Leave out what the AI labelled")
+        self.exclude_auto = widgets.Checkbox(
+            description="Leave out sequences the AI labelled",
+            indent=False,
+            layout=widgets.Layout(width="auto", margin="0 0 0 24px"),
+        )
         self.refine_task = widgets.Dropdown(description="Sub-label of task", style=STYLE)
         self.refine_label = widgets.Text(description="its label", placeholder="e.g. Antelope")
         self.tasks = widgets.HTML()
@@ -504,8 +520,19 @@ class DeploymentsPanel(Panel):
     def refresh(self) -> None:
         from traptagger_lab.widgets.deployments import DeploymentEditor
 
+        class Narrower(DeploymentEditor):
+            """The editor with columns that fit a 1366-pixel screen."""
+
+            WIDTHS: ClassVar[dict[str, str]] = EDITOR_WIDTHS
+
+            def _row(self, deployment_id: int | None, values: dict[str, str]) -> Any:
+                row = super()._row(deployment_id, values)
+                for made in (row.save, row.delete):  # as wide as their 70-pixel columns
+                    made.layout.width = "70px"
+                return row
+
         survey = self.survey
-        editor = self.attempt("Deployments", lambda: DeploymentEditor(self.lab, str(survey)))
+        editor = self.attempt("Deployments", lambda: Narrower(self.lab, str(survey)))
         self.editor.children = (editor,) if editor is not None else ()
         if editor is not None:
             self.status.value = ""
@@ -538,7 +565,7 @@ class SurveyManager(widgets.VBox):
         for index, title in enumerate(self.panels):
             self.tabs.set_title(index, title)
         super().__init__(
-            [widgets.HTML(render("manager_heading")), self.picker, self.tabs],
+            [self.picker, self.tabs],
             layout=widgets.Layout(max_width="1340px"),
         )
         names = list(lab.surveys.table()["name"])
