@@ -138,6 +138,35 @@ def test_typing_a_note_fires_no_hotkeys(
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_closing_the_page_returns_its_sequences(
+    prepared_workspace: tuple[Any, Path], tmp_path: Path
+) -> None:
+    """Voila culls a closed page's kernel (here after 3 idle seconds, on the hub after
+    traptagger_hub.hub's timeout); the tagger gives its job back as the kernel shuts down."""
+    lab, workspace = prepared_workspace
+    task = lab.tasks.list()["id"].iloc[0]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [
+        *voila_command(REPO / "notebooks/annotate.ipynb", port),
+        "--MappingKernelManager.cull_idle_timeout=3",
+        "--MappingKernelManager.cull_interval=1",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+    with served(command, voila_env(workspace, "browser"), url), chromium_page() as page:
+        page.goto(url, wait_until="commit", timeout=60_000)
+        page.get_by_text("Start annotating").click(timeout=120_000)
+        page.get_by_text("Zebra (z)").wait_for(timeout=60_000)
+        assert lab.tasks.progress(int(task))["in_progress"] == 10  # the page's job
+        page.close(run_before_unload=True)
+        deadline = time.monotonic() + 60
+        while lab.tasks.progress(int(task))["in_progress"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert lab.tasks.progress(int(task))["in_progress"] == 0  # back in the pool
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_app_inside_jupyterlab(prepared_workspace: tuple[Any, Path], tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     lab, workspace = prepared_workspace
