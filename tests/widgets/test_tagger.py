@@ -274,3 +274,50 @@ def test_skipping_the_last_sequence_does_not_bring_it_back(
     assert skipped not in tagger.job.clusters
     assert lab.tasks.progress(tagger.task)["in_progress"] == len(tagger.job.clusters)  # released
     tagger.close()
+
+
+def test_counters_and_eta(sample_survey: SampleSurvey, lab_factory: Any) -> None:
+    lab, _, tagger = _tagger_on_sample(sample_survey, lab_factory, 10)
+    first = tagger.cluster
+    tagger.press("z")
+    tagger.press("u")
+    tagger.press("i")  # a relabel
+    assert tagger.labelled == {first}
+    pace = lab.tasks.pace(tagger.task, "ann")
+    assert pace.mine == 1
+    assert tagger.eta(pace) == "estimating time"  # not "about 17.0 h" after one label
+    assert "estimating time to go; you: 1 sequence" in tagger._describe(pace)
+    for _ in range(4):
+        tagger.press("z")
+    pace = lab.tasks.pace(tagger.task, "ann")
+    eta = tagger.eta(pace)
+    assert eta.startswith("about ")
+    assert eta.endswith(" min")  # 13 sequences left at this session's pace (seconds each)
+    assert "per hour" not in tagger._describe(pace)  # a speed only after a minute's work
+    tagger.close()
+
+
+def test_heartbeat_keeps_the_lease_while_active(
+    sample_survey: SampleSurvey, lab_factory: Any
+) -> None:
+    import datetime as dt
+
+    from traptagger_lab.db.models import JobItem
+
+    lab, _, tagger = _tagger_on_sample(sample_survey, lab_factory, 3)
+
+    def leased_until() -> set[Any]:
+        with lab.sessions() as session:
+            return set(
+                session.scalars(select(JobItem.leased_until).where(JobItem.job_id == tagger.job.id))
+            )
+
+    before = leased_until()
+    assert max(before) - min(before) < dt.timedelta(seconds=1)
+    tagger.beat()
+    after = leased_until()
+    assert min(after) > max(before)  # extended by the page's heartbeat
+    tagger._last_action -= 31 * 60  # idle for longer than the idle limit
+    tagger.beat()
+    assert leased_until() == after  # not extended: the lease will lapse
+    tagger.close()
