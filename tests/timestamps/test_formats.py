@@ -122,6 +122,16 @@ def test_a_twelve_hour_camera_needs_its_am_pm() -> None:
     assert resolve(_reading("03/16/2024 21:00:00"), fmt) == T(2024, 3, 16, 21)
 
 
+def test_a_camera_that_prints_seconds_needs_them() -> None:
+    """OCR that lost a digit can read "3 @4 15 AM" as 4:15 AM: not this camera's format."""
+    readings = [_reading(f"06/1{d}/2023 3:04:15 AM") for d in range(3)]
+    fmt = learn_format([*readings, _reading("06/12/2023 3 @4 15 AM")])
+    assert fmt is not None
+    assert fmt.seconds
+    assert resolve(_reading("06/12/2023 3 @4 15 AM"), fmt) is None
+    assert resolve(readings[0], fmt) == T(2023, 6, 10, 3, 4, 15)
+
+
 def test_no_seconds_is_learnt() -> None:
     fmt = learn_format([_reading("03/14/2024 9:07 PM"), _reading("03/15/2024 9:08 PM")])
     assert fmt is not None

@@ -126,6 +126,8 @@ def test_proposals_apply_and_recluster(
     assert list(cameras.confidence) == ["high", "high", "high", "medium"]  # 4 < 5 compared
     assert list(cameras.agreement) == [1.0] * 4
     assert list(cameras.date_order) == ["ymd", "mdy", "dmy", "mdy"]
+    actions = review.summary().set_index("camera").action
+    assert list(actions) == ["keep", "apply", "apply", "keep"]
     missing = review.missing().set_index("path")
     assert list(missing.index) == ["Site03/CamA/IMG_0003.JPG", "Site03/CamA/IMG_0006.JPG"]
     assert list(missing.ocr_time) == list(truth.loc[missing.index].true_time)
@@ -168,6 +170,13 @@ def test_times_entered_by_hand(surveyed: Any, strip_survey: tuple[Path, pd.DataF
     assert after.loc[lost].corrected_timestamp == when
     assert after.loc[lost].timestamp_source == "entered"
     assert _same_cluster(after, lost, "Site03/CamA/IMG_0006.JPG")  # 30 s apart: one sequence
+    # a new review proposes nothing for a photo a person timed, and does not overwrite it
+    review = review_timestamps(lab.workspace, "S", cameras=["Site03/CamA"])
+    assert review.cameras.iloc[0].without_exif == 2  # entered times are no EXIF
+    assert review.missing().empty
+    apply_timestamps(lab.workspace, "S", review)
+    kept = lab.images("S", include_failures=False).set_index("path")
+    assert kept.loc[lost].corrected_timestamp == when
     # the entered photo moves with its camera's clock from now on
     lab.set_clock_offset("S", "Site03/CamA", 60)
     moved = lab.images("S", include_failures=False).set_index("path")

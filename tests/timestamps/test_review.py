@@ -40,6 +40,8 @@ def test_a_camera_without_seconds_is_compared_to_the_minute() -> None:
     assert (row.seconds, row.twelve_hour, row.confidence) == (False, True, "high")
     assert not row.needs_change
     assert list(review.photos.difference_s) == [0.0] * 5
+    summary = review.summary().iloc[0]
+    assert (summary.read, summary.agreement, summary.action) == ("5/5", "100%", "keep")
 
 
 def test_failures_and_photos_not_read() -> None:
@@ -69,6 +71,18 @@ def test_a_camera_with_nothing_read() -> None:
     assert (row.camera, row.read, row.confidence, row.segments) == ("Site01/CamB", 0, "none", 0)
     assert math.isnan(row.agreement)
     assert review.chosen("low") == []
+    assert review.summary().to_dict("records") == [
+        {
+            "camera": "Site01/CamB",
+            "read": "0/1",
+            "agreement": "",
+            "offsets": "",
+            "change points": "",
+            "no EXIF": 0,
+            "confidence": "none",
+            "action": "keep",
+        }
+    ]
 
 
 def test_params_defaults_and_ranges() -> None:

@@ -261,7 +261,10 @@ def _order_by_exif(
 
 def resolve(reading: Reading, fmt: StripFormat) -> dt.datetime | None:
     """A reading's time under its camera's format (None when the date is not real in it,
-    or a 12-hour camera's reading lost its AM/PM)."""
+    a 12-hour camera's reading lost its AM/PM, or a camera that prints seconds has none
+    in this reading: part of the time was misread)."""
     if fmt.twelve_hour and reading.meridiem is None and reading.hour <= 12:
+        return None
+    if fmt.seconds and reading.second is None:
         return None
     return reading.at(fmt.order)

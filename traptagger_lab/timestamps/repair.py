@@ -53,7 +53,6 @@ from traptagger_lab.timestamps.ocr import (
     require_tesseract,
 )
 from traptagger_lab.timestamps.review import (
-    GRADES,
     CameraPlan,
     RepairParams,
     SurveyPhoto,
@@ -123,7 +122,11 @@ def _photos(
         .order_by(Site.name, Camera.name, Image.path)
     )
     with workspace.sessions() as session:
-        found = [SurveyPhoto(*row[:8], float(row[8] or 0.0)) for row in session.execute(query)]
+        found = [
+            # a time filled from the strip or by hand is no EXIF to compare the strip with
+            SurveyPhoto(*row[:6], None if row[7] in FILLED else row[6], row[7], float(row[8] or 0))
+            for row in session.execute(query)
+        ]
     if cameras is None:
         return found
     wanted = set(cameras)
@@ -307,11 +310,10 @@ def apply_timestamps(
         A :class:`RepairReport`; the run (stage ``timestamps``) records the offsets and
         the times filled.
     """
-    if min_confidence not in GRADES:
-        raise ConfigurationError(f"min_confidence must be one of {GRADES[1:]}")
     row = get_survey(workspace, survey)
+    chosen = review.chosen(min_confidence)  # refuses an unknown grade
     if cameras is None:
-        plans = review.chosen(min_confidence)
+        plans = chosen
     else:
         unknown = [c for c in cameras if c not in review.plans]
         if unknown:
@@ -376,6 +378,8 @@ def _fill_all(session: Session, survey_id: int, times: Mapping[int, dt.datetime]
             raise NotFoundError(f"no image {image_id} in this survey")
         if image.timestamp is not None and image.timestamp_source not in FILLED:
             continue  # an EXIF time is never overwritten
+        if how == "ocr" and image.timestamp_source == "entered":
+            continue  # nor a time a person gave
         _fill(session, image, when, how)
         count += 1
     return count

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import Field
 
+from traptagger_lab.errors import ConfigurationError
 from traptagger_lab.params import StageParams
 from traptagger_lab.timestamps.formats import DateOrder, StripFormat, learn_format, resolve
 from traptagger_lab.timestamps.ocr import OcrParams, PhotoStrip
@@ -140,12 +141,44 @@ class TimestampReview:
     plans: dict[str, CameraPlan]
 
     def missing(self) -> pd.DataFrame:
-        """Photos without an EXIF time whose strip was read: the times proposed for them."""
-        rows = self.photos[self.photos.exif_time.isna() & self.photos.ocr_time.notna()]
+        """Photos without an EXIF time whose strip was read: the times proposed for them
+        (a photo whose time a person entered is left out)."""
+        photos = self.photos
+        entered = photos.timestamp_source.eq("entered")
+        rows = photos[photos.exif_time.isna() & photos.ocr_time.notna() & ~entered]
         return rows[["image_id", "path", "camera", "ocr_time"]].reset_index(drop=True)
+
+    def summary(self, min_confidence: str = "medium") -> pd.DataFrame:
+        """The camera report in short, for a terminal: photos read of all, agreement,
+        the proposed offset(s), change points, confidence, and what applying at
+        ``min_confidence`` would do (``apply``, ``keep`` or ``check``: too unsure)."""
+        chosen = {plan.camera for plan in self.chosen(min_confidence)}
+        rows = []
+        for row in self.cameras.itertuples():
+            plan = self.plans[str(row.camera)]
+            action = "apply" if plan.camera in chosen else "keep"
+            if plan.needs_change and plan.camera not in chosen:
+                action = "check"
+            rows.append(
+                {
+                    "camera": row.camera,
+                    "read": f"{row.read}/{row.photos}",
+                    "agreement": "" if math.isnan(float(row.agreement)) else f"{row.agreement:.0%}",
+                    "offsets": row.offsets,
+                    "change points": "; ".join(row.change_points),
+                    "no EXIF": row.without_exif,
+                    "confidence": row.confidence,
+                    "action": action,
+                }
+            )
+        return pd.DataFrame(rows)
 
     def chosen(self, min_confidence: str = "medium") -> list[CameraPlan]:
         """The plans that would change a camera, at ``min_confidence`` or above."""
+        if min_confidence not in GRADES[1:]:
+            raise ConfigurationError(
+                f"min_confidence must be one of {', '.join(GRADES[1:])}, not {min_confidence!r}"
+            )
         floor = GRADES.index(min_confidence)
         return [
             plan

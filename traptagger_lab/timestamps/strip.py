@@ -29,7 +29,6 @@ from enum import StrEnum
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 from pydantic import Field
-from scipy import ndimage
 
 from traptagger_lab.params import StageParams
 
@@ -221,6 +220,8 @@ def erase_colons(line: Image.Image, line_height: int) -> Image.Image:
     when they overlap horizontally, one wholly above the other. The degree sign, a full
     stop or a dash are single blobs and stay.
     """
+    from scipy import ndimage  # loaded when a strip is read, not with the lab
+
     ink = np.asarray(line) < 128
     labels, _count = ndimage.label(ink)
     small = []
