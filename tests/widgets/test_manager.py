@@ -44,7 +44,7 @@ def test_preview_then_import(
     lab = lab_factory(database_url=database_url)
     manager = SurveyManager(lab)
     assert manager.survey is None
-    ingest = manager.panels["Ingest"]
+    ingest = manager.ingest
     ingest.source.value = str(sample_survey.root)
     ingest.name.value = "New"
     press(ingest.widget, "Preview")
@@ -59,14 +59,14 @@ def test_preview_then_import(
     table = lab.surveys.table().set_index("name")
     assert table.loc["New", "clusters"] > 0
     manager.tabs.selected_index = 0  # the survey tab shows it with its status
-    surveys = manager.panels["Surveys"]
+    surveys = manager.surveys
     assert "New" in surveys.table.value
     assert "Deployment checks" in surveys.checks.value
 
 
 def test_a_bad_folder_is_one_line(lab_factory: Any, tmp_path: Path) -> None:
     manager = SurveyManager(lab_factory())
-    ingest = manager.panels["Ingest"]
+    ingest = manager.ingest
     ingest.source.value = str(tmp_path / "no such folder")
     ingest.name.value = "X"
     press(ingest.widget, "Preview")
@@ -90,7 +90,7 @@ def test_detections_from_md_json_and_accepting(
     manager = SurveyManager(lab)
     assert manager.survey == "S"
     manager.tabs.selected_index = 2
-    ai = manager.panels["AI"]
+    ai = manager.ai
     ai.md_json.value = str(sample_detections(sample_survey.root, tmp_path / "md.json"))
     press(ai.widget, "Import MD JSON")
     assert "Imported" in ai.status.value, ai.status.value
@@ -107,7 +107,7 @@ def test_detections_from_md_json_and_accepting(
 def test_create_a_species_task_and_see_its_progress(lab: Any) -> None:
     manager = SurveyManager(lab)
     manager.tabs.selected_index = 3
-    tasks = manager.panels["Tasks"]
+    tasks = manager.tasks
     tasks.name.value = "Species"
     tasks.labels.value = "Impala, Zebra , Warthog"
     press(tasks.widget, "Create task")
@@ -133,10 +133,10 @@ def test_the_other_tabs(lab: Any) -> None:
     for index in range(len(manager.panels)):
         manager.tabs.selected_index = index
         assert "failed" not in manager.panel.status.value, manager.panel.status.value
-    static = manager.panels["Static groups"]
+    static = manager.static
     press(static.widget, "Open static-group review")
     assert "0 static group(s)" in static.status.value
-    clock = manager.panels["Clock"]
+    clock = manager.clock
     clock.refresh()
     camera = clock.camera.options[0]
     before = lab.images("S", include_failures=False)
@@ -145,7 +145,7 @@ def test_the_other_tabs(lab: Any) -> None:
     assert f"{camera}: offset +3600 s" in clock.status.value, clock.status.value
     after = lab.images("S", include_failures=False)
     assert not before["corrected_timestamp"].equals(after["corrected_timestamp"])
-    deployments = manager.panels["Deployments"]
+    deployments = manager.deployments
     deployments.path.value = "/no/such/table.csv"
     press(deployments.widget, "Import deployments")
     assert "Deployment import failed" in deployments.status.value

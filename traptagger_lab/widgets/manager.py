@@ -546,21 +546,20 @@ class SurveyManager(widgets.VBox):
         user: Who reviews (recorded with static-group decisions).
     """
 
-    PANELS = (
-        SurveysPanel,
-        IngestPanel,
-        AIPanel,
-        TasksPanel,
-        StaticPanel,
-        ClockPanel,
-        DeploymentsPanel,
-    )
-
     def __init__(self, lab: Lab, user: str = "") -> None:
         self.lab = lab
         self.user = user
         self.picker = widgets.Dropdown(description="Survey", layout=widgets.Layout(width="420px"))
-        self.panels = {panel.title: panel(lab, self) for panel in self.PANELS}
+        self.surveys = SurveysPanel(lab, self)
+        self.ingest = IngestPanel(lab, self)
+        self.ai = AIPanel(lab, self)
+        self.tasks = TasksPanel(lab, self)
+        self.static = StaticPanel(lab, self)
+        self.clock = ClockPanel(lab, self)
+        self.deployments = DeploymentsPanel(lab, self)
+        shown = (self.surveys, self.ingest, self.ai, self.tasks, self.static, self.clock)
+        #: The tabs by title, in order.
+        self.panels: dict[str, Panel] = {p.title: p for p in (*shown, self.deployments)}
         self.tabs = widgets.Tab(children=[p.widget for p in self.panels.values()])
         for index, title in enumerate(self.panels):
             self.tabs.set_title(index, title)
