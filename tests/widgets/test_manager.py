@@ -102,6 +102,13 @@ def test_detections_from_md_json_and_accepting(
     press(ai.widget, "Import MD JSON")
     assert "MD JSON import failed" in ai.status.value
     assert "Traceback" not in ai.status.value
+    ai.model.value = "no-such-detector"
+    press(ai.widget, "Run detection")
+    assert "Detection failed" in ai.status.value, ai.status.value
+    ai.classifier.value = str(tmp_path / "no classifier")
+    press(ai.widget, "Classify")
+    assert "Classification failed" in ai.status.value, ai.status.value
+    assert "Traceback" not in ai.status.value
 
 
 def test_create_a_species_task_and_see_its_progress(lab: Any) -> None:
