@@ -104,8 +104,12 @@ class DeploymentEditor(widgets.VBox):
         row = Row(
             deployment_id,
             cells,
-            widgets.Button(description="Save", button_style="success"),
-            widgets.Button(description="Delete", button_style="danger"),
+            widgets.Button(
+                description="Save", button_style="success", layout=widgets.Layout(width="70px")
+            ),
+            widgets.Button(
+                description="Delete", button_style="danger", layout=widgets.Layout(width="70px")
+            ),
         )
         row.save.on_click(lambda _: self.save(self.rows.index(row)))
         row.delete.on_click(lambda _: self.delete(self.rows.index(row)))
