@@ -207,3 +207,15 @@ def test_choosing_cameras_and_confidence(surveyed: Any) -> None:
     assert apply_timestamps(lab.workspace, "S", again).offsets == {}
     with pytest.raises(NotFoundError, match="no photos"):
         review_timestamps(lab.workspace, "S", cameras=["Site09/CamZ"])
+
+
+@pytest.mark.dask
+def test_review_on_a_dask_cluster(
+    strip_survey: tuple[Path, pd.DataFrame], lab_factory: Any, dask_client: Any
+) -> None:
+    """The OCR tasks travel to LocalCluster workers and come back as the same review."""
+    lab = lab_factory()
+    lab.ingest(str(strip_survey[0]), survey="S")
+    review = review_timestamps(lab.workspace, "S", cameras=["Site01/CamB"], client=dask_client)
+    row = review.cameras.iloc[0]
+    assert (row.camera, row.read, row.offset_s, row.confidence) == ("Site01/CamB", 6, HOUR, "high")

@@ -180,7 +180,7 @@ def _read(
     rest = []
     for key, own in by_camera.items():
         edges = [e for p in samples[key] if (e := results[p.image_id].edge) is not None]
-        learnt = (max(set(edges), key=edges.count),) if edges else tuple(Edge)
+        learnt = (max(Edge, key=edges.count),) if edges else tuple(Edge)  # ties: the top
         sampled = {p.image_id for p in samples[key]}
         rest += [
             PhotoJob(p.image_id, p.path, p.source_id, learnt)
@@ -204,7 +204,8 @@ def review_timestamps(
         survey: Survey name, id or object.
         cameras: Cameras to read (``SITE/CAMERA`` or a camera name); default all.
         params: How to read and compare (:class:`~.review.RepairParams`).
-        client: A Dask client to use instead of the workspace's own.
+        client: A Dask client to use instead of the workspace's own (its workers need
+            tesseract and pytesseract too).
 
     Returns:
         A :class:`~.review.TimestampReview`: ``.cameras`` (per camera: photos read,
@@ -217,6 +218,7 @@ def review_timestamps(
     """
     require_tesseract()
     params = params or RepairParams()
+    cameras = list(cameras) if cameras is not None else None
     row = get_survey(workspace, survey)
     photos = _photos(workspace, row.id, cameras)
     if cameras is not None and not photos:
