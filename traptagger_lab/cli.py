@@ -528,6 +528,45 @@ def clock(
             raise typer.BadParameter("give --camera with --offset-s, or --image with --true-time")
 
 
+@app.command("timestamps")
+def timestamps(
+    survey: SurveyName,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply", help="Apply the proposed offsets and fill the times of photos without EXIF."
+        ),
+    ] = False,
+    camera: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this camera (SITE/CAMERA); repeat for more. Default: all."),
+    ] = None,
+    min_confidence: Annotated[
+        str, typer.Option(help="Weakest proposal --apply applies: low, medium or high.")
+    ] = "medium",
+    photos: Annotated[
+        Path | None, typer.Option(help="Write the per-photo table (strip, EXIF, difference) here.")
+    ] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Read the date/time strip printed on the photos (OCR), compare it with EXIF per camera
+    and propose clock offsets (piecewise where a clock jumped); --apply applies them."""
+    with _open(workspace) as lab:
+        review = lab.surveys.review_timestamps(survey, cameras=camera)
+        typer.echo(review.summary(min_confidence).to_string(index=False))
+        missing = review.missing()
+        if len(missing):
+            typer.echo(f"{len(missing)} photos without EXIF time: their strip's time is proposed")
+        if photos is not None:
+            _write_table(review.photos, True, photos)
+        if apply:
+            report = lab.surveys.apply_timestamps(survey, review, min_confidence=min_confidence)
+            typer.echo(
+                f"applied offsets to {len(report.offsets)} cameras, filled {report.filled} "
+                f"times: {len(report.changes)} photos changed (run {report.run_id})"
+            )
+
+
 @app.command()
 def coordinates(
     survey: SurveyName,

@@ -29,6 +29,7 @@ import traptagger_lab.ingest.copies as copies
 import traptagger_lab.sequences as sequencing
 import traptagger_lab.surveys as catalogue
 import traptagger_lab.tables as tables
+import traptagger_lab.timestamps.repair as timestamps
 from traptagger_lab.annotate.settled import LabelsRef
 from traptagger_lab.annotate.tasks import TaskRef
 from traptagger_lab.surveys import SurveyRef
@@ -116,6 +117,10 @@ class Surveys(Namespace):
     sequences = verb(sequencing.sequences)
     set_clock_offset = verb(clock.set_clock_offset)
     correct_clock = verb(clock.correct_clock)
+    set_clock_offset_ranges = verb(clock.set_clock_offset_ranges)
+    review_timestamps = verb(timestamps.review_timestamps)
+    apply_timestamps = verb(timestamps.apply_timestamps)
+    enter_times = verb(timestamps.enter_times)
 
     def __getitem__(self, key: Hashable) -> Any:
         """A column (or columns) of :meth:`table`, as when ``lab.surveys`` was the table."""

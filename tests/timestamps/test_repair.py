@@ -219,3 +219,28 @@ def test_review_on_a_dask_cluster(
     review = review_timestamps(lab.workspace, "S", cameras=["Site01/CamB"], client=dask_client)
     row = review.cameras.iloc[0]
     assert (row.camera, row.read, row.offset_s, row.confidence) == ("Site01/CamB", 6, HOUR, "high")
+
+
+def test_the_command_line_reviews_and_applies(surveyed: Any, database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the command reads the strips itself: once, on SQLite, is enough")
+    from typer.testing import CliRunner
+
+    from traptagger_lab.cli import app
+
+    env = {
+        "TRAPTAGGER_DATABASE_URL": surveyed.settings.resolved_database_url(),
+        "TRAPTAGGER_STORAGE_URL": surveyed.settings.resolved_storage_url(),
+        "TRAPTAGGER_DASK_SCHEDULER": "sync",
+    }
+    runner = CliRunner()
+    shown = runner.invoke(app, ["timestamps", "S"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "Site01/CamB" in shown.stdout or "CamB" in shown.stdout
+    assert "2 photos without EXIF time" in shown.stdout
+    applied = runner.invoke(app, ["timestamps", "S", "--apply"], env=env)
+    assert applied.exit_code == 0, applied.output
+    assert "applied offsets to" in applied.stdout
+    wrong = runner.invoke(app, ["timestamps", "S", "--camera", "Nowhere/Cam"], env=env)
+    assert wrong.exit_code == 1
+    assert wrong.output.startswith("error:")
