@@ -129,6 +129,8 @@ def _write_card(files: list[tuple[bytes, bytes, bytes, bytes]]) -> tuple[str, in
 @given(files=_files)
 # a name that is not UTF-8 and a name that spells its printable form: one path, two files
 @example(files=[(b"", b"caf\\xe9", b".jpg", b"x"), (b"", b"caf\xe9", b".jpg", b"y")])
+# a header claiming 1 x 65,501 pixels: its copy would be taller than a JPEG may be
+@example(files=[(b"Site 01/Cam A/", b"0", b".jpg", _claims_huge((65501, 1)))])
 def test_every_hostile_file_is_accounted_for(
     database_url: str, files: list[tuple[bytes, bytes, bytes, bytes]]
 ) -> None:

@@ -97,3 +97,31 @@ def test_zero_filled_tail_is_truncated() -> None:
     record, _ = _run(bytes(data))
     assert isinstance(record, Failure)
     assert record.reason is FailureReason.TRUNCATED
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_damaged_pixels_fail_whatever_the_process_set(
+    lenient: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing megadetector's visualisation sets PIL's LOAD_TRUNCATED_IMAGES for the whole
+    process; ingest must still refuse a photo whose pixel data is cut short, and a header
+    claiming 1 x 65,501 pixels must never stop the run (its copy fits a JPEG)."""
+    import struct
+
+    from PIL import ImageFile
+
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8), (90, 120, 60)).save(buffer, "JPEG")
+    claims = bytearray(buffer.getvalue())
+    at = claims.find(b"\xff\xc0")
+    claims[at + 5 : at + 9] = struct.pack(">HH", 65501, 1)  # height 65,501, width 1
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", lenient)
+    source = SourceFile(
+        path="Site01/CamA/x.jpg", size=0, kind="image", site="Site01", camera="CamA"
+    )
+    written: dict[str, bytes] = {}
+    sizes = DerivedSizes(compressed_width=800, thumbnail_width=200, quality=85)
+    tall = process_photo(source, bytes(claims), written.__setitem__, sizes)
+    assert isinstance(tall, Failure)
+    assert tall.reason == FailureReason.CORRUPT
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is lenient  # the process's setting is given back

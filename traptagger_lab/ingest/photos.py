@@ -9,11 +9,13 @@ segments (see :mod:`traptagger_lab.ingest.jpeg`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from traptagger_lab.ingest.jpeg import (
     BrokenJpegError,
@@ -49,11 +51,17 @@ def _encode(image: Image.Image, quality: int) -> bytes:
     return buffer.getvalue()
 
 
+#: The longest side a JPEG can be written with (libjpeg's limit).
+JPEG_MAX_SIDE = 65_500
+
+
 def _scaled(image: Image.Image, width: int) -> Image.Image:
-    if image.width <= width:
+    """At most ``width`` wide, and no side past what a JPEG can hold (a 1 x 65,501 header)."""
+    scale = min(1.0, width / image.width, JPEG_MAX_SIDE / image.height)
+    if scale >= 1.0:
         return image
-    height = max(1, round(image.height * width / image.width))
-    return image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def make_derived(image: Image.Image, sizes: DerivedSizes) -> tuple[bytes, bytes]:
@@ -73,8 +81,26 @@ def decode_reduced(data: bytes, width: int, height: int, target_width: int) -> I
     if width > target_width:
         target_height = max(1, round(height * target_width / width))
         image.draft("RGB", (target_width, target_height))
-    image.load()
+    with _strict_decoding():
+        image.load()
     return image if image.mode == "RGB" else image.convert("RGB")
+
+
+_DECODING = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding() -> Iterator[None]:
+    """Damaged pixel data raises, whatever the process set: importing megadetector's
+    visualisation sets PIL's global ``LOAD_TRUNCATED_IMAGES``, which would fill a damaged
+    photo with grey and import it."""
+    with _DECODING:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
 Writer = Callable[[str, bytes], None]
@@ -121,7 +147,10 @@ def process_photo(
     except (OSError, SyntaxError, ValueError) as exc:
         return Failure(source.path, FailureReason.CORRUPT, f"cannot decode pixels: {exc}")
     keys = derived_keys(info.content_hash)
-    compressed, thumbnail = make_derived(pixels, sizes)
+    try:
+        compressed, thumbnail = make_derived(pixels, sizes)
+    except (OSError, ValueError) as exc:  # pixels no JPEG encoder takes: this file alone fails
+        return Failure(source.path, FailureReason.CORRUPT, f"cannot make its copies: {exc}")
     write(keys.compressed_key, compressed)
     write(keys.thumbnail_key, thumbnail)
     meta = read_metadata(info.exif, source.path, now)
