@@ -10,7 +10,7 @@ corrected time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -51,20 +51,31 @@ def apply_offset(session: Session, camera: Camera, offset_s: float) -> int:
     return len(changes)
 
 
+def _change_camera(
+    workspace: Workspace,
+    survey: SurveyRef,
+    camera: str,
+    change: Callable[[Session, Camera], int],
+) -> int:
+    """Apply ``change`` to a camera in one transaction, then re-cluster the survey if it was
+    clustered; returns how many images got a new corrected timestamp."""
+    row = get_survey(workspace, survey)
+    target = camera_of(workspace, row, camera)
+    with transaction(workspace.sessions) as session:
+        stored = session.get(Camera, target.id)
+        assert stored is not None
+        changed = change(session, stored)
+    recluster_if_clustered(workspace.sessions, row.id)
+    return changed
+
+
 def set_clock_offset(workspace: Workspace, survey: SurveyRef, camera: str, seconds: float) -> int:
     """Set a camera's clock offset; re-clusters the survey if it was clustered.
 
     Returns:
         How many images got a new corrected timestamp.
     """
-    row = get_survey(workspace, survey)
-    target = camera_of(workspace, row, camera)
-    with transaction(workspace.sessions) as session:
-        stored = session.get(Camera, target.id)
-        assert stored is not None
-        changed = apply_offset(session, stored, seconds)
-    recluster_if_clustered(workspace.sessions, row.id)
-    return changed
+    return _change_camera(workspace, survey, camera, lambda s, c: apply_offset(s, c, seconds))
 
 
 def correct_clock(
@@ -150,14 +161,7 @@ def set_clock_offset_ranges(
     Returns:
         How many images got a new corrected timestamp.
     """
-    row = get_survey(workspace, survey)
-    target = camera_of(workspace, row, camera)
-    with transaction(workspace.sessions) as session:
-        stored = session.get(Camera, target.id)
-        assert stored is not None
-        changed = apply_offset_ranges(session, stored, ranges)
-    recluster_if_clustered(workspace.sessions, row.id)
-    return changed
+    return _change_camera(workspace, survey, camera, lambda s, c: apply_offset_ranges(s, c, ranges))
 
 
 def offset_in_effect(session: Session, camera: Camera, corrected: dt.datetime) -> float:
